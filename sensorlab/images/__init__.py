@@ -1,0 +1,1 @@
+"""Image building: deterministic rootfs assembly and LXD image packing."""

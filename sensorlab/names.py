@@ -1,0 +1,98 @@
+"""The one place that builds names: LXD objects, links, namespaces, nft objects.
+
+Everything sensorlab creates carries the ``sl`` prefix so ``inv clean`` can
+find it and nothing else. Linux interface names are capped at 15 bytes
+(IFNAMSIZ - 1), so per-instrument links use a short hash of the name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+PREFIX = "sl"
+
+# --- CI host (outer LXD) ------------------------------------------------------
+LXD_PROJECT = "sensorlab"
+APPLIANCE = "sl-appliance"
+APPLIANCE_IMAGE_ALIAS = "sensorlab/appliance"
+
+# --- lab segments made by the harness -----------------------------------------
+# segment name -> network namespace; the lab host's end of the segment lives in
+# the namespace, the other end becomes a port of the appliance.
+SEGMENTS = ("mon",)
+
+
+def segment_netns(segment: str) -> str:
+    return f"{PREFIX}-{segment}"
+
+
+def segment_lab_veth(segment: str) -> str:
+    """The lab host's interface inside the segment namespace."""
+    return f"{PREFIX}-{segment}0"
+
+
+def segment_host_veth(segment: str) -> str:
+    """The host end, handed to the appliance as a physical port."""
+    return f"{PREFIX}-{segment}-phy"
+
+
+def appliance_port(segment: str) -> str:
+    """The port's name inside the appliance (what a sensor file calls it)."""
+    return f"{segment}0"
+
+
+# --- inside the appliance (inner LXD) -----------------------------------------
+NFT_TABLE = "sensorlab"  # family netdev
+INNER_IMAGE_DIR = "/var/lib/sensorlab/images"
+PLATFORM_STATE_DIR = "/var/lib/sensorlab"
+DEPLOY_SPEC_PATH = "/etc/sensorlab/deployment.json"
+
+_LXD_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+
+
+def valid_lxd_name(name: str) -> bool:
+    """LXD instance names: a letter first, then letters, digits and hyphens."""
+    return bool(_LXD_NAME.match(name)) and not name.endswith("-") and "--" not in name
+
+
+def _short(name: str) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()[:8]
+
+
+def instrument_container(instrument: str) -> str:
+    return f"{PREFIX}-i-{instrument}"
+
+
+def instrument_image_alias(image: str) -> str:
+    return f"sensorlab/{image}"
+
+
+def mirror_bridge(index: int) -> str:
+    return f"{PREFIX}mir{index}"
+
+
+def instrument_host_veth(instrument: str, nic: str) -> str:
+    """Host side of an instrument's veth: where its enforcement is attached."""
+    return f"{PREFIX}v{_short(instrument + '/' + nic)}"
+
+
+def instrument_peer_veth(instrument: str, nic: str) -> str:
+    """Container side, before LXD moves it into the instrument and renames it."""
+    return f"{PREFIX}c{_short(instrument + '/' + nic)}"
+
+
+def instrument_mac(instrument: str, nic: str) -> str:
+    """A stable, locally administered unicast MAC for an instrument's NIC."""
+    digest = hashlib.sha256(f"mac/{instrument}/{nic}".encode()).digest()
+    return "02:" + ":".join(f"{b:02x}" for b in digest[:5])
+
+
+def guard_chain(instrument: str, nic: str) -> str:
+    """nft chain that drops everything the instrument transmits on ``nic``."""
+    return f"guard_{instrument.replace('-', '_')}_{nic}"
+
+
+def capco_chain(port: str) -> str:
+    """nft chain that mirrors a monitored port into the mirror bridges."""
+    return f"capco_{port}"
