@@ -30,7 +30,9 @@ class Member:
 
     arcname: str
     source: Path | None = None  # file system object to copy (type, mode, content)
+    # With neither source, data nor linkname the member is a directory.
     data: bytes | None = None  # or literal file content
+    linkname: str | None = None  # or a symlink to this target
     mode: int = 0o644
     uid: int = 0
     gid: int = 0
@@ -59,6 +61,17 @@ def _tarinfo(member: Member, mtime: int) -> tuple[tarfile.TarInfo, bytes | None]
     info = tarfile.TarInfo(member.arcname)
     info.mtime = mtime
     info.uname = info.gname = ""
+    if member.linkname is not None:
+        info.type = tarfile.SYMTYPE
+        info.linkname = member.linkname
+        info.mode = 0o777
+        info.uid, info.gid = member.uid, member.gid
+        return info, None
+    if member.source is None and member.data is None:
+        info.type = tarfile.DIRTYPE
+        info.mode = member.mode
+        info.uid, info.gid = member.uid, member.gid
+        return info, None
     if member.source is None:
         data = member.data or b""
         info.type = tarfile.REGTYPE
@@ -91,6 +104,15 @@ def _tarinfo(member: Member, mtime: int) -> tuple[tarfile.TarInfo, bytes | None]
     else:
         raise ValueError(f"cannot archive {member.source}: unsupported file type")
     return info, data
+
+
+def merge(*layers: list[Member]) -> list[Member]:
+    """Later layers replace earlier members with the same archive name."""
+    by_name: dict[str, Member] = {}
+    for layer in layers:
+        for member in layer:
+            by_name[member.arcname] = member
+    return list(by_name.values())
 
 
 def write_tar(out: Path, members: list[Member], *, compress: bool = False,
