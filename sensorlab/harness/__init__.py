@@ -1,0 +1,1 @@
+"""The harness: runs on the CI VM to build, deploy and prove."""

@@ -1,0 +1,101 @@
+"""The appliance image: a debootstrapped Debian with the platform laid over it."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from sensorlab import log
+from sensorlab.errors import ValidationError
+from sensorlab.images.lxdimage import ImageInfo, metadata_member, overlay_members
+from sensorlab.images.tarball import Member, merge, tree_members
+from sensorlab.run import run
+
+# Left out of the image: runtime mounts LXD provides, and caches and logs that
+# differ from one debootstrap run to the next.
+_EXCLUDED_PREFIXES = ("dev/", "proc/", "sys/", "run/", "tmp/", "var/log/",
+                      "var/cache/apt/", "var/lib/apt/lists/", "var/cache/debconf/")
+
+
+@dataclass(frozen=True)
+class ApplianceRecipe:
+    suite: str
+    mirror: str
+    variant: str
+    packages: tuple[str, ...]
+    enable: tuple[str, ...]
+
+    @classmethod
+    def load(cls, path: Path) -> ApplianceRecipe:
+        raw = yaml.safe_load(path.read_text())
+        if not isinstance(raw, dict):
+            raise ValidationError(f"{path}: the appliance recipe must be a mapping")
+        try:
+            return cls(suite=str(raw["suite"]), mirror=str(raw["mirror"]),
+                       variant=str(raw.get("variant", "minbase")),
+                       packages=tuple(sorted(raw["packages"])),
+                       enable=tuple(raw.get("enable", [])))
+        except KeyError as exc:
+            raise ValidationError(f"{path}: missing field {exc.args[0]}") from exc
+
+    def cache_key(self) -> str:
+        text = f"{self.suite}|{self.mirror}|{self.variant}|{','.join(self.packages)}"
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def debootstrap(recipe: ApplianceRecipe, cache_dir: Path) -> Path:
+    """The debootstrapped rootfs for this recipe, made once and then reused."""
+    target = cache_dir / f"debootstrap-{recipe.cache_key()}"
+    rootfs = target / "rootfs"
+    if (target / "complete").exists():
+        return rootfs
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    with log.step(f"debootstrap {recipe.suite} ({len(recipe.packages)} packages, ~1 min)"):
+        run(["debootstrap", f"--variant={recipe.variant}",
+             f"--include={','.join(recipe.packages)}", recipe.suite, rootfs, recipe.mirror],
+            capture=False, hint="is the Debian mirror reachable? see ci/bootstrap")
+    (target / "complete").touch()
+    return rootfs
+
+
+def _excluded(rel: str) -> bool:
+    return any(rel.startswith(p) and rel != p.rstrip("/") for p in _EXCLUDED_PREFIXES)
+
+
+def platform_code_members(package_dir: Path) -> list[Member]:
+    """The sensorlab package's sources, for the platform command on the appliance."""
+    members = [Member(arcname="rootfs/opt/sensorlab", mode=0o755)]
+    for path in sorted(package_dir.rglob("*")):
+        rel = path.relative_to(package_dir.parent).as_posix()
+        if "__pycache__" in path.parts:
+            continue
+        if path.is_dir():
+            members.append(Member(arcname=f"rootfs/opt/sensorlab/{rel}", mode=0o755))
+        elif path.suffix == ".py":
+            members.append(Member(arcname=f"rootfs/opt/sensorlab/{rel}", data=path.read_bytes()))
+    return members
+
+
+def image_members(recipe: ApplianceRecipe, rootfs: Path, overlay: Path,
+                  package_dir: Path) -> list[Member]:
+    info = ImageInfo(name="appliance", description="sensorlab appliance (Debian)",
+                     os="debian", release=recipe.suite)
+    enabled = [
+        Member(arcname=f"rootfs/etc/systemd/system/multi-user.target.wants/{unit}",
+               linkname=f"/etc/systemd/system/{unit}")
+        for unit in recipe.enable
+    ]
+    return merge(
+        [metadata_member(info)],
+        tree_members(rootfs, "rootfs", exclude=_excluded),
+        # An empty machine-id makes systemd generate one per boot, not per build.
+        [Member(arcname="rootfs/etc/machine-id", data=b"")],
+        overlay_members(overlay),
+        platform_code_members(package_dir),
+        enabled,
+    )
