@@ -96,3 +96,70 @@ def guard_chain(instrument: str, nic: str) -> str:
 def capco_chain(port: str) -> str:
     """nft chain that mirrors a monitored port into the mirror bridges."""
     return f"capco_{port}"
+
+
+# --- planner additions: active wiring, storage, bus, UI ----------------------
+_LINK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$")
+
+
+def valid_link_name(name: str) -> bool:
+    """A Linux interface name the kernel and an nft quoted string both accept."""
+    return bool(_LINK_NAME.match(name))
+
+
+def active_bridge(key: str) -> str:
+    """The Linux bridge behind a sensor file's bridge ``key``."""
+    return f"{PREFIX}br-{key}"
+
+
+def filter_chain(instrument: str, nic: str) -> str:
+    """nft chain that lets an active NIC send only from its own MAC (and address)."""
+    return f"filter_{instrument.replace('-', '_')}_{nic}"
+
+
+def instrument_profile(instrument: str) -> str:
+    return f"{PREFIX}-p-{instrument}"
+
+
+# Storage: host side under the platform's state dir, fixed paths inside.
+INSTRUMENT_PERSISTENT_DIR = "/data/persistent"
+INSTRUMENT_TRANSIENT_DIR = "/data/transient"
+
+
+def persistent_image(instrument: str) -> str:
+    """The size-capped, encrypted ext4 image file behind the persistent volume."""
+    return f"{PLATFORM_STATE_DIR}/storage/{instrument}.img"
+
+
+def persistent_mount(instrument: str) -> str:
+    return f"{PLATFORM_STATE_DIR}/storage/{instrument}"
+
+
+def transient_mount(instrument: str) -> str:
+    return f"/run/sensorlab/transient/{instrument}"
+
+
+# Bus: the NATS server listens on loopback only; instruments reach it through
+# an LXD proxy device that puts a unix socket into the container.
+BUS_LISTEN = "127.0.0.1:4222"
+BUS_SOCKET = "/run/sensorlab/bus.sock"
+PLATFORM_BUS_USER = "platform"
+BUS_SECRETS_FILE = "bus-secrets.conf"
+
+
+def bus_user(instrument: str) -> str:
+    return instrument
+
+
+def bus_password_var(user: str) -> str:
+    """The nats.conf variable holding ``user``'s bcrypt hash (defined in BUS_SECRETS_FILE)."""
+    return "SL_BUS_" + user.upper().replace("-", "_")
+
+
+def ui_socket(instrument: str) -> str:
+    """Host-side socket the Sensor UI proxies ``/instruments/<name>/`` to."""
+    return f"/run/sensorlab/ui/{instrument}.sock"
+
+
+def ui_route(instrument: str) -> str:
+    return f"/instruments/{instrument}/"

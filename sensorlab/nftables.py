@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from sensorlab.names import NFT_TABLE
-from sensorlab.spec import Deployment
+from sensorlab.spec import BridgedNic, Deployment, NetworkMode
 
 # Guards run before anything else on the same hook.
 GUARD_PRIORITY = -500
@@ -38,17 +38,47 @@ def render_ruleset(deployment: Deployment) -> str:
         lines += [f'\t\tcounter dup to "{bridge}"' for bridge in mirror.bridges]
         lines.append("\t}")
     for instrument in sorted(deployment.instruments, key=lambda i: i.name):
+        kind = "passive" if instrument.network == NetworkMode.PASSIVE else "rx-only NIC"
         for nic in instrument.nics:
             lines += [
-                f"\t# {instrument.name}/{nic.name}: passive, receive only",
+                f"\t# {instrument.name}/{nic.name}: {kind}, receive only",
                 f"\tchain {nic.guard_chain} {{",
                 f'\t\ttype filter hook ingress device "{nic.host_veth}" '
                 f"priority {GUARD_PRIORITY}; policy drop;",
                 "\t\tcounter drop",
                 "\t}",
             ]
+        for bridged in instrument.bridged_nics:
+            lines += _filter_chain(instrument.name, bridged)
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _filter_chain(instrument: str, nic: BridgedNic) -> list[str]:
+    """An active NIC may send only from its own MAC (and its address, when one is set).
+
+    Anything else (spoofed sources, VLAN tags, other ethertypes) is dropped
+    before it reaches the bridge. With a fixed IPv4 address IPv6 is dropped
+    too, since only the address the sensor file names is allowed.
+    """
+    ip = nic.address.split("/")[0] if nic.address else ""
+    lines = [
+        f"\t# {instrument}/{nic.name}: active, MAC{'/IP' if ip else ''} filtered",
+        f"\tchain {nic.filter_chain} {{",
+        f'\t\ttype filter hook ingress device "{nic.host_veth}" '
+        f"priority {GUARD_PRIORITY}; policy drop;",
+        f"\t\tether saddr != {nic.mac} counter drop",
+        f"\t\tether type arp arp saddr ether != {nic.mac} counter drop",
+    ]
+    if ip:
+        lines += [
+            f"\t\tether type arp arp saddr ip != {ip} counter drop",
+            f"\t\tether type ip ip saddr != {ip} counter drop",
+            "\t\tether type { arp, ip } counter accept",
+        ]
+    else:
+        lines.append("\t\tether type { arp, ip, ip6 } counter accept")
+    return lines + ["\t\tcounter drop", "\t}"]
 
 
 def render_delete() -> str:

@@ -7,7 +7,10 @@ Debian's python3 without the harness's dependencies.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import types
+import typing
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -46,6 +49,70 @@ class MirrorNic:
 
 
 @dataclass(frozen=True)
+class BridgedNic:
+    """An active NIC on a sensor bridge, on a veth the platform made.
+
+    ``filter_chain`` is attached to ``host_veth`` before the container starts
+    and drops every frame not sent from ``mac`` (and, when ``address`` is set,
+    every IPv4/ARP packet not from that address): MAC/IP filtering outside the
+    container.
+    """
+
+    name: str
+    bridge: str
+    host_veth: str
+    peer_veth: str
+    mac: str
+    filter_chain: str
+    address: str = ""  # IPv4 CIDR the instrument must use; "" means MAC filtering only
+
+
+@dataclass(frozen=True)
+class PhysicalNic:
+    """A whole appliance port handed into one instrument (the Downloader's upstream)."""
+
+    name: str
+    port: str
+
+
+@dataclass(frozen=True)
+class BridgeSpec:
+    """A Linux bridge for active instruments, tied to one physical port."""
+
+    name: str
+    port: str
+
+
+@dataclass(frozen=True)
+class StorageSpec:
+    """Per-instrument volumes; nothing is shared between instruments."""
+
+    persistent_bytes: int = 1 << 30
+    transient_bytes: int = 256 << 20
+    retention_seconds: int = 30 * 86400
+    persistent_image: str = ""  # host file: encrypted ext4, sized to cap the volume
+    persistent_mount: str = ""  # host mount point, bound into the container
+    transient_mount: str = ""  # host tmpfs (size-capped), wiped at stop
+
+
+@dataclass(frozen=True)
+class BusAccess:
+    """One NATS user: what it may publish and subscribe to (allow lists)."""
+
+    user: str = ""
+    publish: tuple[str, ...] = ()
+    subscribe: tuple[str, ...] = ()
+    inbox: str = ""  # reply-subject prefix the client must use
+
+
+@dataclass(frozen=True)
+class UiSpec:
+    port: int  # the instrument's HTTP port inside its container
+    socket: str  # host-side unix socket the Sensor UI proxies to
+    route: str  # /instruments/<name>/
+
+
+@dataclass(frozen=True)
 class InstrumentSpec:
     name: str
     type: str
@@ -54,6 +121,12 @@ class InstrumentSpec:
     network: NetworkMode
     nics: tuple[MirrorNic, ...] = ()
     limits: Limits = field(default_factory=Limits)
+    bridged_nics: tuple[BridgedNic, ...] = ()
+    physical_nics: tuple[PhysicalNic, ...] = ()
+    storage: StorageSpec = field(default_factory=StorageSpec)
+    bus: BusAccess = field(default_factory=BusAccess)
+    ui: UiSpec | None = None
+    settings: str = "{}"  # the sensor file's settings for it, canonical JSON
 
 
 @dataclass(frozen=True)
@@ -70,6 +143,8 @@ class Deployment:
     instruments: tuple[InstrumentSpec, ...]
     mirror_bridges: tuple[str, ...]
     mirrors: tuple[MirrorSpec, ...]
+    bridges: tuple[BridgeSpec, ...] = ()
+    sensor: str = ""
 
     def instrument(self, name: str) -> InstrumentSpec:
         for spec in self.instruments:
@@ -90,24 +165,34 @@ class Deployment:
 
 
 def _deployment_from_dict(raw: dict[str, Any]) -> Deployment:
-    instruments = tuple(
-        InstrumentSpec(
-            name=i["name"],
-            type=i["type"],
-            container=i["container"],
-            image=i["image"],
-            network=NetworkMode(i["network"]),
-            nics=tuple(MirrorNic(**n) for n in i["nics"]),
-            limits=Limits(**i["limits"]),
-        )
-        for i in raw["instruments"]
-    )
-    mirrors = tuple(
-        MirrorSpec(port=m["port"], bridges=tuple(m["bridges"]), chain=m["chain"])
-        for m in raw["mirrors"]
-    )
-    return Deployment(
-        instruments=instruments,
-        mirror_bridges=tuple(raw["mirror_bridges"]),
-        mirrors=mirrors,
-    )
+    deployment: Deployment = _from_dict(Deployment, raw)
+    return deployment
+
+
+def _from_dict(cls: type[Any], raw: Any) -> Any:
+    """Rebuild a spec dataclass from ``asdict`` output; absent fields take defaults."""
+    if not isinstance(raw, dict):
+        raise TypeError(f"{cls.__name__}: expected an object, got {type(raw).__name__}")
+    hints = typing.get_type_hints(cls)
+    kwargs = {
+        f.name: _convert(hints[f.name], raw[f.name])
+        for f in dataclasses.fields(cls)
+        if f.name in raw
+    }
+    return cls(**kwargs)
+
+
+def _convert(hint: Any, value: Any) -> Any:
+    origin = typing.get_origin(hint)
+    if origin is types.UnionType or origin is typing.Union:
+        options = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        return None if value is None else _convert(options[0], value)
+    if origin is tuple:
+        return tuple(_convert(typing.get_args(hint)[0], item) for item in value)
+    if dataclasses.is_dataclass(hint):
+        return _from_dict(hint, value)  # type: ignore[arg-type]
+    if isinstance(hint, type) and issubclass(hint, StrEnum):
+        return hint(value)
+    if hint in (int, str, bool) and not isinstance(value, hint):
+        raise TypeError(f"expected {hint.__name__}, got {value!r}")
+    return value
