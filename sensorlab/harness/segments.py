@@ -7,7 +7,10 @@ test traffic is crafted at layer 2 and never leaves these links.
 
 from __future__ import annotations
 
+import errno
+
 from pyroute2 import IPRoute, NetNS, netns
+from pyroute2.netlink.exceptions import NetlinkError
 
 from sensorlab import names
 
@@ -41,10 +44,18 @@ def remove(segment: str) -> None:
     ns = names.segment_netns(segment)
     if ns in netns.listnetns():
         netns.remove(ns)
+    delete_link(names.segment_host_veth(segment))
+
+
+def delete_link(name: str) -> None:
+    """Delete a host link; one that vanished meanwhile (its peer's namespace went) is fine."""
     with IPRoute() as ipr:
-        stale = ipr.link_lookup(ifname=names.segment_host_veth(segment))
-        if stale:
-            ipr.link("del", index=stale[0])
+        for index in ipr.link_lookup(ifname=name):
+            try:
+                ipr.link("del", index=index)
+            except NetlinkError as exc:
+                if exc.code != errno.ENODEV:
+                    raise
 
 
 def existing() -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,10 +16,12 @@ from sensorlab.images.lxdimage import ImageInfo, metadata_member, overlay_member
 from sensorlab.images.tarball import Member, merge, tree_members
 from sensorlab.run import run
 
-# Left out of the image: runtime mounts LXD provides, and caches and logs that
-# differ from one debootstrap run to the next.
-_EXCLUDED_PREFIXES = ("dev/", "proc/", "sys/", "run/", "tmp/", "var/log/",
+# Left out of the image: runtime mounts LXD provides, and caches that differ
+# from one debootstrap run to the next.
+_EXCLUDED_PREFIXES = ("dev/", "proc/", "sys/", "run/", "tmp/",
                       "var/cache/apt/", "var/lib/apt/lists/", "var/cache/debconf/")
+# Log files go, their directories stay: daemons (lxd) refuse to start without them.
+_LOG_DIR = "var/log/"
 
 
 @dataclass(frozen=True)
@@ -63,8 +66,13 @@ def debootstrap(recipe: ApplianceRecipe, cache_dir: Path) -> Path:
     return rootfs
 
 
-def _excluded(rel: str) -> bool:
-    return any(rel.startswith(p) and rel != p.rstrip("/") for p in _EXCLUDED_PREFIXES)
+def _excluder(rootfs: Path) -> Callable[[str], bool]:
+    def excluded(rel: str) -> bool:
+        if rel.startswith(_LOG_DIR):
+            return not (rootfs / rel).is_dir() or (rootfs / rel).is_symlink()
+        return any(rel.startswith(p) for p in _EXCLUDED_PREFIXES)
+
+    return excluded
 
 
 def platform_code_members(package_dir: Path) -> list[Member]:
@@ -92,7 +100,7 @@ def image_members(recipe: ApplianceRecipe, rootfs: Path, overlay: Path,
     ]
     return merge(
         [metadata_member(info)],
-        tree_members(rootfs, "rootfs", exclude=_excluded),
+        tree_members(rootfs, "rootfs", exclude=_excluder(rootfs)),
         # An empty machine-id makes systemd generate one per boot, not per build.
         [Member(arcname="rootfs/etc/machine-id", data=b"")],
         overlay_members(overlay),

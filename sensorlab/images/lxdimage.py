@@ -60,7 +60,7 @@ def overlay_members(root: Path, prefix: str = "rootfs") -> list[Member]:
 
 def hash_inputs(parts: Iterable[tuple[str, bytes]]) -> str:
     """One digest over named inputs; used to skip builds whose inputs did not change."""
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(f"epoch={source_date_epoch()}".encode())
     for name, data in sorted(parts):
         digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
     return digest.hexdigest()

@@ -16,7 +16,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_EPOCH = 0
+# Used when SOURCE_DATE_EPOCH is unset (2026-01-01T00:00:00Z). Not 0: LXD
+# rejects an image whose creation_date is 0 as having none.
+DEFAULT_EPOCH = 1767225600
 
 
 def source_date_epoch() -> int:

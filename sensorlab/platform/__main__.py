@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 
 from sensorlab.errors import SensorlabError, report
@@ -41,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["ready", "deploy", "network", "undeploy", "status"])
     parser.add_argument("spec", nargs="?", default=DEPLOY_SPEC_PATH)
     args = parser.parse_args(argv)
+    # Debian's pylxd 2.2 warns about every field newer LXD servers return.
+    warnings.filterwarnings("ignore", category=UserWarning, module="pylxd")
     try:
         if args.command == "ready":
             _ready()

@@ -13,7 +13,7 @@ from typing import Any
 
 from sensorlab import log, nftables
 from sensorlab.errors import SensorlabError
-from sensorlab.names import INNER_IMAGE_DIR, instrument_image_alias
+from sensorlab.names import INNER_IMAGE_DIR, instrument_image_alias, instrument_image_file
 from sensorlab.platform import instances, network
 from sensorlab.spec import Deployment
 
@@ -62,7 +62,7 @@ def deploy(deployment: Deployment, image_dir: Path = Path(INNER_IMAGE_DIR)) -> N
             apply_network(deployment, undo)
         for index, spec in enumerate(deployment.instruments, start=2):
             with log.step(f"instrument {spec.name} ({spec.network})", index, total):
-                tarball = image_dir / f"{spec.image}.tar"
+                tarball = image_dir / instrument_image_file(spec.image)
                 if not tarball.is_file():
                     raise SensorlabError(
                         f"instrument {spec.name}: image {tarball} is missing on the appliance",
