@@ -45,6 +45,12 @@ def appliance_port(segment: str) -> str:
 # --- inside the appliance (inner LXD) -----------------------------------------
 NFT_TABLE = "sensorlab"  # family netdev
 INNER_IMAGE_DIR = "/var/lib/sensorlab/images"
+
+
+def instrument_image_file(image: str) -> str:
+    """An instrument image's file name, in build/images and on the appliance."""
+    return f"{image}.tar.gz"
+
 PLATFORM_STATE_DIR = "/var/lib/sensorlab"
 DEPLOY_SPEC_PATH = "/etc/sensorlab/deployment.json"
 
