@@ -39,7 +39,7 @@ def event_match_problem(match: str, prefix: bool) -> str | None:
             "digits, '_' and '-' (a prefix may end with '.')"
         )
     if tokens[0] in RESERVED_ROOTS:
-        return f"event match {match!r} uses the reserved root {tokens[0]!r}."
+        return f"event match {match!r} uses the reserved root {tokens[0]!r}"
     return None
 
 
@@ -66,11 +66,6 @@ def inbox_prefix(instrument: str) -> str:
 
 
 # --- matching (NATS semantics: '*' one token, '>' one or more at the end) ------
-def matches(pattern: str, subject: str) -> bool:
-    """True if a literal ``subject`` is covered by ``pattern``."""
-    return covers(pattern, subject)
-
-
 def covers(pattern: str, subject: str) -> bool:
     """True if every subject matched by ``subject`` (wildcards allowed) matches ``pattern``."""
     want, have = pattern.split("."), subject.split(".")

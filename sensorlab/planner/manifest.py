@@ -82,7 +82,7 @@ class Relation:
 
 @dataclass(frozen=True)
 class PayloadFile:
-    src: str  # resolved against the manifest's folder
+    src: str  # relative to the manifest's folder (kept relative so plans do not embed paths)
     dest: str  # absolute path inside the image
     mode: int
 
@@ -178,7 +178,7 @@ def parse_manifest(root: View, path: Path) -> Manifest:
             f"unknown network_access_type {access_view.value!r}", hint="passive, active or None"
         )
     has_ui = fields["has_ui"].boolean() if "has_ui" in fields else False
-    own = _sensorlab_section(fields.get("sensorlab"), itype, path, has_ui)
+    own = _sensorlab_section(fields.get("sensorlab"), itype, has_ui)
     return Manifest(
         path=str(path),
         type=itype,
@@ -236,10 +236,10 @@ def _relation(view: View) -> Relation:
 
 
 def _sensorlab_section(
-    view: View | None, itype: str, path: Path, has_ui: bool
+    view: View | None, itype: str, has_ui: bool
 ) -> tuple[ImageBuild, Storage, Limits, int | None]:
     fields = view.only({"image", "storage", "limits", "ui"}) if view else {}
-    image = _image(fields.get("image"), itype, path)
+    image = _image(fields.get("image"), itype)
     storage = _storage(fields.get("storage"))
     limits = _limits(fields.get("limits"))
     ui = fields.get("ui")
@@ -274,7 +274,7 @@ def _period(view: View) -> int:
         raise view.error(str(exc)) from None
 
 
-def _image(view: View | None, itype: str, path: Path) -> ImageBuild:
+def _image(view: View | None, itype: str) -> ImageBuild:
     if view is None:
         return ImageBuild(name=itype)
     fields = view.only({"name", "base", "packages", "payload", "entrypoint", "user"})
@@ -290,13 +290,13 @@ def _image(view: View | None, itype: str, path: Path) -> ImageBuild:
         name=name,
         base=base,
         packages=tuple(sorted(set(fields["packages"].strings()))) if "packages" in fields else (),
-        payload=tuple(_payload(v, path) for v in _list(fields, "payload")),
+        payload=tuple(_payload(v) for v in _list(fields, "payload")),
         entrypoint=entrypoint,
         user=fields["user"].text() if "user" in fields else "instrument",
     )
 
 
-def _payload(view: View, path: Path) -> PayloadFile:
+def _payload(view: View) -> PayloadFile:
     fields = view.only({"src", "dest", "mode"})
     for key in ("src", "dest"):
         if key not in fields:
@@ -307,7 +307,7 @@ def _payload(view: View, path: Path) -> PayloadFile:
     if not dest.startswith("/"):
         raise fields["dest"].error("payload dest must be an absolute path in the image")
     mode = _bounded(fields["mode"], 0, 0o7777) if "mode" in fields else 0o644
-    return PayloadFile(src=str(path.parent / src), dest=dest, mode=mode)
+    return PayloadFile(src=src, dest=dest, mode=mode)
 
 
 def _storage(view: View | None) -> Storage:

@@ -65,8 +65,11 @@ def _find(entry: Entry, sensor: Sensor) -> Path:
     candidates = [d / itype / "manifest.yaml" for d in sensor.search]
     candidates += [d / f"{itype}.yaml" for d in sensor.search]
     for candidate in candidates:
-        if candidate.is_file():
-            return candidate
+        try:
+            if candidate.is_file():
+                return candidate
+        except (OSError, ValueError):
+            continue  # unreadable or unrepresentable search paths just do not match
     view = entry.view("type") or sensor.where
     message = f"no manifest for instrument type {itype!r}"
     hint = f"looked in: {', '.join(map(str, sensor.search))} (set manifest: or manifests:)"

@@ -57,6 +57,7 @@ def images(plan: Plan) -> dict[str, Any]:
             continue
         image = plan.manifests[name].image
         found[image.name] = {
+            "type": plan.manifests[name].type,
             "base": image.base.value,
             "packages": list(image.packages),
             "payload": [{"src": p.src, "dest": p.dest, "mode": f"{p.mode:04o}"}

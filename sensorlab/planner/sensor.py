@@ -90,6 +90,9 @@ def _port(view: View) -> str:
         raise view.error(
             f"{name!r} is not a valid interface name", hint="at most 15 of [A-Za-z0-9_.-]"
         )
+    if name.startswith(names.PREFIX):
+        raise view.error(f"port name {name!r} uses the prefix {names.PREFIX!r}, which is "
+                         "reserved for the links sensorlab creates")
     return name
 
 
@@ -191,7 +194,7 @@ def _settings(view: View | None) -> str:
     try:
         return json.dumps(view.value, sort_keys=True, separators=(",", ":"), allow_nan=False,
                           default=str)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise view.error(f"settings cannot be expressed as JSON: {exc}") from None
 
 

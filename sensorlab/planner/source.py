@@ -53,7 +53,7 @@ def dotted(at: FieldPath) -> str:
 
 
 def _fail(source: Source, at: FieldPath, line: int, message: str) -> NoReturn:
-    source.lines.setdefault(at, line)
+    source.lines[at] = line
     raise source.error(at, message)
 
 
@@ -70,7 +70,8 @@ def _build(loader: Any, node: yaml.Node, source: Source, at: FieldPath) -> Any:
             if not isinstance(key, str):
                 _fail(source, at, key_line, f"mapping key {key!r} must be a string")
             if key in result:
-                _fail(source, (*at, key), key_line, "duplicate key")
+                first = source.lines[(*at, key)]
+                _fail(source, (*at, key), key_line, f"duplicate key (first given on line {first})")
             source.lines[(*at, key)] = key_line
             result[key] = _build(loader, value_node, source, (*at, key))
         return result
@@ -103,7 +104,7 @@ def load(path: Path) -> tuple[Any, Source]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise ValidationError(f"{path}: file not found") from exc
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise ValidationError(f"{path}: cannot read: {exc}") from exc
     return parse(text, str(path))
 

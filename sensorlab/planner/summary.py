@@ -34,7 +34,7 @@ def render_summary(plan: Plan) -> str:
         for bridge in mirror.bridges:
             feeds.setdefault(bridge, []).append(mirror.port)
     rows = [["instrument", "type", "network", "storage (persistent/transient/retention)",
-             "bus publish", "bus subscribe"]]
+             "bus publish", "bus subscribe", "ui"]]
     for spec in deployment.instruments:
         s = spec.storage
         rows.append([
@@ -42,11 +42,12 @@ def render_summary(plan: Plan) -> str:
             f"{format_size(s.persistent_bytes)}/{format_size(s.transient_bytes)}/"
             f"{format_period(s.retention_seconds)}",
             str(len(spec.bus.publish)), str(len(spec.bus.subscribe)),
+            spec.ui.route if spec.ui else "-",
         ])
     for name in plan.helpers:
         ports = ", ".join(m.port for m in deployment.mirrors) or "no monitored port in use"
         rows.append([name, plan.manifests[name].type, f"helper: platform nft dup ({ports})",
-                     "-", "-", "-"])
+                     "-", "-", "-", "-"])
     lines = [f"sensor {deployment.sensor}: {len(deployment.instruments)} instruments, "
              f"{len(plan.helpers)} platform helpers", ""]
     lines += _table(rows)
