@@ -45,7 +45,7 @@ def _provides(cand: Candidate, dep: Dependency) -> str | bool | None:
     return False
 
 
-def _satisfies(cand: Candidate, dep: Dependency) -> bool:
+def satisfies(cand: Candidate, dep: Dependency) -> bool:
     if cand.info.name == dep.name:
         return dep.allows(cand.info.version)
     provided = _provides(cand, dep)
@@ -82,7 +82,7 @@ def _choose(dep: Dependency, universe: Sequence[Candidate], why: str) -> Candida
     fitting = [c for c in named if dep.allows(c.info.version)]
     if fitting:
         return _best_named(fitting)
-    providers = [c for c in universe if c.info.name != dep.name and _satisfies(c, dep)]
+    providers = [c for c in universe if c.info.name != dep.name and satisfies(c, dep)]
     if providers:
         best = providers[0]
         for cand in providers[1:]:
@@ -112,7 +112,7 @@ def resolve(request: Sequence[str], universe: Sequence[Candidate],
         if dep.conflict:
             conflicts.append((dep, why))
             continue
-        chosen = next((c for c in selected.values() if _satisfies(c, dep)), None)
+        chosen = next((c for c in selected.values() if satisfies(c, dep)), None)
         if chosen is None:
             clash = selected.get(dep.name)
             if clash is not None:
@@ -131,7 +131,7 @@ def resolve(request: Sequence[str], universe: Sequence[Candidate],
             edges[parent.info.name].add(chosen.info.name)
     for dep, why in conflicts:
         for cand in selected.values():
-            if _satisfies(cand, Dependency(dep.name, dep.op, dep.version)):
+            if satisfies(cand, Dependency(dep.name, dep.op, dep.version)):
                 raise ResolveError(f"{cand.info.nv} is selected but conflicts with {dep} ({why})")
     return [selected[name] for name in _install_order(edges)]
 

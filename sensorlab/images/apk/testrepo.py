@@ -82,9 +82,10 @@ def ensure_test_key(keys_dir: Path) -> SigningKey:
 
 
 def _pkg(name: str, version: str, **fields: object) -> PackageInfo:
-    return PackageInfo(name=name, version=version, arch=ARCH, description=f"test package {name}",
-                       url="https://sensorlab.invalid/", license="MIT", origin=name,
-                       **fields)  # type: ignore[arg-type]
+    base: dict[str, object] = {"arch": ARCH, "description": f"test package {name}",
+                               "url": "https://sensorlab.invalid/", "license": "MIT",
+                               "origin": name}
+    return PackageInfo(name=name, version=version, **{**base, **fields})  # type: ignore[arg-type]
 
 
 def synthetic_packages(key: SigningKey, mtime: int) -> list[bytes]:
@@ -125,7 +126,8 @@ def make_test_repository(work_dir: Path, busybox: Path | None = None) -> Generat
     repo_dir = work_dir / "repo"
     write_repository(repo_dir, packages, key, arch=ARCH, description="sensorlab test repository",
                      mtime=mtime)
-    return GeneratedRepo(Repository("test", str(repo_dir), vendor=TEST_VENDOR), keys_dir, key, version)
+    repository = Repository("test", str(repo_dir), vendor=TEST_VENDOR)
+    return GeneratedRepo(repository, keys_dir, key, version)
 
 
 HELLO_SCRIPT = b"""#!/bin/sh
