@@ -17,12 +17,7 @@ from sensorlab.harness.nsprobe import Place, Sniffers, send
 from sensorlab.harness.probe import KINDS
 from sensorlab.spec import Deployment, InstrumentSpec, NetworkMode
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.passive,
-    # One live appliance: these tests run in one xdist worker, one at a time.
-    pytest.mark.xdist_group("appliance"),
-]
+pytestmark = [pytest.mark.integration, pytest.mark.passive]
 
 INJECTED_FRAMES = 200
 PROBE_REPEAT = 3
