@@ -75,12 +75,12 @@ def _tarinfo(member: Member, mtime: int) -> tuple[tarfile.TarInfo, bytes | None]
         info.uid, info.gid = member.uid, member.gid
         return info, None
     if member.source is None:
-        data = member.data or b""
+        literal = member.data or b""
         info.type = tarfile.REGTYPE
-        info.size = len(data)
+        info.size = len(literal)
         info.mode = member.mode
         info.uid, info.gid = member.uid, member.gid
-        return info, data
+        return info, literal
     st = member.source.lstat()
     # Keep ownership and mode bits from the tree (a rootfs has real owners and
     # setuid bits) but never the build's umask-dependent group/other bits on
@@ -88,7 +88,7 @@ def _tarinfo(member: Member, mtime: int) -> tuple[tarfile.TarInfo, bytes | None]
     info.uid, info.gid = st.st_uid, st.st_gid
     info.mode = stat.S_IMODE(st.st_mode)
     info.mtime = min(int(st.st_mtime), mtime)
-    data = None
+    data: bytes | None = None
     if stat.S_ISDIR(st.st_mode):
         info.type = tarfile.DIRTYPE
     elif stat.S_ISLNK(st.st_mode):

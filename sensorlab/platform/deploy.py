@@ -8,6 +8,7 @@ run created, in reverse order.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +42,13 @@ def apply_network(deployment: Deployment, undo: Undo | None = None) -> None:
     """Bridges, veths and the whole ruleset. Idempotent."""
     for bridge in deployment.mirror_bridges:
         if network.ensure_bridge(bridge) and undo:
-            undo.push(f"bridge {bridge}", lambda b=bridge: network.delete_link(b))
+            undo.push(f"bridge {bridge}", partial(network.delete_link, bridge))
     for mirror in deployment.mirrors:
         network.set_up(mirror.port)
     for spec in deployment.instruments:
         for nic in spec.nics:
             if network.ensure_veth(nic.host_veth, nic.peer_veth, nic.mac, nic.bridge) and undo:
-                undo.push(f"veth {nic.host_veth}", lambda h=nic.host_veth: network.delete_link(h))
+                undo.push(f"veth {nic.host_veth}", partial(network.delete_link, nic.host_veth))
     network.load_ruleset(nftables.render_ruleset(deployment))
     if undo:
         undo.push("nftables table", network.delete_ruleset)
@@ -71,10 +72,8 @@ def deploy(deployment: Deployment, image_dir: Path = Path(INNER_IMAGE_DIR)) -> N
                 instances.import_image(lxd, tarball, instrument_image_alias(spec.image))
                 if instances.delete(lxd, spec.container):
                     log.info(f"replaced existing container {spec.container}")
-                undo.push(
-                    f"container {spec.container}",
-                    lambda c=spec.container: instances.delete(lxd, c),
-                )
+                undo.push(f"container {spec.container}",
+                          partial(instances.delete, lxd, spec.container))
                 instances.create_and_start(lxd, spec)
     except BaseException:
         log.warn("deploy failed; rolling back what this run created")
