@@ -83,7 +83,7 @@ def summarise(junit: Path, out: Path) -> str:
     failures: list[str] = []
     for case in root.iter("testcase"):
         name = f"{case.get('classname', '')}::{case.get('name', '')}"
-        module = case.get("classname", "").rsplit(".", 1)[0]
+        module = case.get("classname", "")
         outcome = "passed"
         for child in case:
             if child.tag in ("failure", "error"):

@@ -21,13 +21,12 @@ def appliance(iface: str) -> Place:
                  netns=f"/proc/{lxdhost.appliance_pid()}/ns/net", iface=iface)
 
 
-def host_pid(nested_pid: int, proc: Path = Path("/proc")) -> int:
+def host_pid(nested_pid: int, appliance_pid: int, proc: Path = Path("/proc")) -> int:
     """The CI host's pid for a process the appliance knows as ``nested_pid``.
 
     The instrument runs two pid namespaces down (host > appliance > instrument);
     each process's NSpid line lists its pid in every namespace, outermost first.
     """
-    appliance_pid = lxdhost.appliance_pid()
     for status in proc.glob("[0-9]*/status"):
         try:
             text = status.read_text()
@@ -42,4 +41,5 @@ def host_pid(nested_pid: int, proc: Path = Path("/proc")) -> int:
 
 
 def instrument(pid_in_appliance: int, iface: str, label: str) -> Place:
-    return Place(label=label, netns=f"/proc/{host_pid(pid_in_appliance)}/ns/net", iface=iface)
+    pid = host_pid(pid_in_appliance, lxdhost.appliance_pid())
+    return Place(label=label, netns=f"/proc/{pid}/ns/net", iface=iface)

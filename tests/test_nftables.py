@@ -1,0 +1,72 @@
+"""The platform ruleset: rendered from data, accepted by nft, counters parsed back."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from plan_checks import check_nft
+
+from sensorlab import names, nftables
+from sensorlab.spec import Deployment, InstrumentSpec, MirrorNic, MirrorSpec, NetworkMode
+
+GOLDEN = Path(__file__).parent / "golden" / "skeleton" / "nftables.nft"
+
+
+def passive_deployment(*instruments: str) -> Deployment:
+    bridge = names.mirror_bridge(0)
+    specs = tuple(
+        InstrumentSpec(
+            name=name, type="passive-probe", container=names.instrument_container(name),
+            image="passive-probe", network=NetworkMode.PASSIVE,
+            nics=(MirrorNic(name="eth0", bridge=bridge,
+                            host_veth=names.instrument_host_veth(name, "eth0"),
+                            peer_veth=names.instrument_peer_veth(name, "eth0"),
+                            mac=names.instrument_mac(name, "eth0"),
+                            guard_chain=names.guard_chain(name, "eth0")),),
+        )
+        for name in instruments
+    )
+    return Deployment(instruments=specs, mirror_bridges=(bridge,),
+                      mirrors=(MirrorSpec(port="mon0", bridges=(bridge,),
+                                          chain=names.capco_chain("mon0")),))
+
+
+def test_ruleset_matches_golden() -> None:
+    text = nftables.render_ruleset(passive_deployment("probe", "ids"))
+    if os.environ.get("SENSORLAB_UPDATE_GOLDEN"):
+        GOLDEN.write_text(text)
+    assert text == GOLDEN.read_text()
+
+
+def test_every_passive_nic_gets_a_drop_policy_chain() -> None:
+    text = nftables.render_ruleset(passive_deployment("a", "b", "c"))
+    for name in ("a", "b", "c"):
+        chain = names.guard_chain(name, "eth0")
+        block = text.split(f"chain {chain} {{", 1)[1].split("}", 1)[0]
+        assert f'device "{names.instrument_host_veth(name, "eth0")}"' in block
+        assert "policy drop;" in block
+
+
+def test_order_of_instruments_does_not_change_the_output() -> None:
+    one = nftables.render_ruleset(passive_deployment("a", "b"))
+    two = nftables.render_ruleset(passive_deployment("b", "a"))
+    assert one == two
+
+
+def test_nft_accepts_the_ruleset() -> None:
+    check_nft(nftables.render_ruleset(passive_deployment("probe")))
+
+
+def test_parse_counters_sums_per_chain() -> None:
+    listing = {"nftables": [
+        {"metainfo": {"version": "1.0.6"}},
+        {"table": {"family": "netdev", "name": "sensorlab"}},
+        {"rule": {"chain": "guard_a_eth0", "expr": [{"counter": {"packets": 7, "bytes": 1}},
+                                                     {"drop": None}]}},
+        {"rule": {"chain": "capco_mon0", "expr": [{"counter": {"packets": 3, "bytes": 9}},
+                                                   {"dup": {"dev": "slmir0"}}]}},
+        {"rule": {"chain": "capco_mon0", "expr": [{"counter": {"packets": 3, "bytes": 9}}]}},
+    ]}
+    assert nftables.parse_counters(json.dumps(listing)) == {"guard_a_eth0": 7, "capco_mon0": 6}
