@@ -71,3 +71,14 @@ def test_no_network_instruments_get_no_nic(name: str) -> None:
     assert not (spec.nics or spec.bridged_nics or spec.physical_nics)
     profile = plan_sensor(SAMPLE).files()[f"lxd/{name}.yaml"]
     assert "type: nic" not in profile
+
+
+def test_profiles_are_yaml_of_the_profile_data() -> None:
+    import yaml
+
+    from sensorlab.planner.render_lxd import profile
+
+    plan = plan_sensor(SAMPLE)
+    files = plan.files()
+    for spec in plan.deployment.instruments:
+        assert yaml.safe_load(files[f"lxd/{spec.name}.yaml"]) == profile(spec)

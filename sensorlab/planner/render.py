@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import yaml
 
 from sensorlab.nftables import render_ruleset
 from sensorlab.planner.render_lxd import profile
@@ -23,8 +22,22 @@ def _json(data: Any) -> str:
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
-def _yaml(data: Any) -> str:
-    return str(yaml.safe_dump(data, sort_keys=True, default_flow_style=False, width=1000))
+def _yaml(data: Mapping[str, Any], indent: str = "") -> str:
+    """Block YAML for nested mappings of strings (LXD profiles).
+
+    Every scalar is written as a JSON string, which is a valid YAML
+    double-quoted scalar: no value can be misread as a number or boolean, and
+    the output does not depend on which YAML emitter is installed.
+    """
+    lines = []
+    for key in sorted(data):
+        value = data[key]
+        if isinstance(value, Mapping):
+            lines.append(f"{indent}{key}:\n" + (_yaml(value, indent + "  ") if value
+                                                else f"{indent}  {{}}\n"))
+        else:
+            lines.append(f"{indent}{key}: {json.dumps(str(value))}\n")
+    return "".join(lines)
 
 
 def storage_plan(plan: Plan) -> dict[str, Any]:
