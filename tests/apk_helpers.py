@@ -53,7 +53,7 @@ def info(name: str, version: str = "1.0-r0", **fields: object) -> PackageInfo:
     return PackageInfo(name=name, version=version, **{"arch": "x86_64", **fields})  # type: ignore[arg-type]
 
 
-def apk(name: str, entries: list[DataEntry] | None = None, version: str = "1.0-r0",
+def apk(name: str, entries: list[DataEntry] | None = None, *, version: str = "1.0-r0",
         key: SigningKey | None = None, **fields: object) -> bytes:
     return build_apk(info(name, version, **fields), entries or [], key or signing()[0],
                      mtime=EPOCH)

@@ -144,10 +144,12 @@ def _data_member(entry: DataEntry, mtime: int) -> tuple[tarfile.TarInfo, bytes |
         data = entry.data
         info.size = len(data)
         digest = hashlib.sha1(data).hexdigest()
-    elif entry.kind in ("symlink", "hardlink"):
+    elif entry.kind == "symlink":
         info.linkname = entry.linkname
         digest = hashlib.sha1(entry.linkname.encode()).hexdigest()
     else:
+        # abuild-tar records no checksum for hard links, directories or nodes.
+        info.linkname = entry.linkname
         digest = ""
     if entry.pax_sha1 is not None or digest:
         # abuild-tar records a per-file checksum; apk copies it into the db.
