@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,8 @@ def client(project: str | None = names.LXD_PROJECT) -> Any:
         lxd.host_info  # noqa: B018 - forces a round trip, so a dead socket fails here
         return lxd
     except (ClientConnectionFailed, OSError) as exc:
-        raise SensorlabError(f"LXD is not reachable: {exc}", hint=LXD_HINT) from exc
+        socket = Path(os.environ.get("LXD_DIR", "/var/lib/lxd")) / "unix.socket"
+        raise SensorlabError(f"LXD is not reachable at {socket}", hint=LXD_HINT) from exc
 
 
 def project_exists() -> bool:

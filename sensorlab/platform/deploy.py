@@ -49,9 +49,10 @@ def apply_network(deployment: Deployment, undo: Undo | None = None) -> None:
         for nic in spec.nics:
             if network.ensure_veth(nic.host_veth, nic.peer_veth, nic.mac, nic.bridge) and undo:
                 undo.push(f"veth {nic.host_veth}", partial(network.delete_link, nic.host_veth))
+    previous = network.current_ruleset()
     network.load_ruleset(nftables.render_ruleset(deployment))
     if undo:
-        undo.push("nftables table", network.delete_ruleset)
+        undo.push("nftables table", partial(network.restore_ruleset, previous))
 
 
 def deploy(deployment: Deployment, image_dir: Path = Path(INNER_IMAGE_DIR)) -> None:
@@ -69,9 +70,13 @@ def deploy(deployment: Deployment, image_dir: Path = Path(INNER_IMAGE_DIR)) -> N
                         f"instrument {spec.name}: image {tarball} is missing on the appliance",
                         hint="run `inv build` and deploy again",
                     )
+                if instances.state(lxd, spec.container)["status"] == "Running":
+                    # Redeploying must not disturb a running instrument;
+                    # upgrading one in place is not supported yet.
+                    log.info(f"{spec.container} is already running; left as it is")
+                    continue
                 instances.import_image(lxd, tarball, instrument_image_alias(spec.image))
-                if instances.delete(lxd, spec.container):
-                    log.info(f"replaced existing container {spec.container}")
+                instances.delete(lxd, spec.container)  # a stopped leftover
                 undo.push(f"container {spec.container}",
                           partial(instances.delete, lxd, spec.container))
                 instances.create_and_start(lxd, spec)

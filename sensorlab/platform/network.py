@@ -67,6 +67,21 @@ def delete_ruleset() -> None:
     run(["nft", "-f", "-"], input=nftables.render_delete())
 
 
+def current_ruleset() -> str | None:
+    """The loaded platform table as nft source, or None if there is none."""
+    proc = run(["nft", "list", "table", "netdev", NFT_TABLE], check=False)
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def restore_ruleset(previous: str | None) -> None:
+    """Put back what ``current_ruleset`` saw: a failed redeploy must not leave
+    running instruments without their guards."""
+    if previous is None:
+        delete_ruleset()
+    else:
+        load_ruleset(nftables.render_delete() + previous)
+
+
 def counters() -> dict[str, int]:
     proc = run(["nft", "-j", "list", "table", "netdev", NFT_TABLE], check=False)
     if proc.returncode != 0:
