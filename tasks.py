@@ -118,9 +118,14 @@ def report(c: Any) -> None:
 def clean(c: Any, images: bool = False) -> None:
     """Remove the LXD project, lab namespaces and links sensorlab made."""
     from sensorlab.harness.clean import clean as do_clean
+    from sensorlab.harness.clean import leftovers
 
     removed = do_clean(paths.STATE, paths.IMAGES if images else None)
     print(f"removed {len(removed)} item(s)" if removed else "nothing to remove")
+    left = leftovers()
+    if left:
+        raise Exit(f"sensorlab: clean: still present: {', '.join(left)}", code=1)
+    print("nothing of sensorlab is left in LXD, the netns list or the links")
 
 
 @task
@@ -147,11 +152,16 @@ def pipeline(c: Any, sensor: str = str(paths.DEFAULT_SENSOR)) -> None:
         ("build", lambda: build(c)),
         ("deploy", lambda: deploy(c, sensor=sensor)),
         ("test", lambda: test(c)),
-        ("report", lambda: report(c)),
     ]
-    for index, (name, stage) in enumerate(stages, start=1):
-        with log.step(f"pipeline: {name}", index, len(stages)):
-            stage()
+    try:
+        for index, (name, stage) in enumerate(stages, start=1):
+            with log.step(f"pipeline: {name}", index, len(stages) + 1):
+                stage()
+    finally:
+        # The report is wanted most when a stage failed.
+        if (paths.REPORTS / "junit.xml").is_file():
+            with log.step("pipeline: report", len(stages) + 1, len(stages) + 1):
+                report(c)
 
 
 ns = Collection(build, plan, deploy, test, report, clean, doctor, pipeline)

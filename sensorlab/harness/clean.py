@@ -29,3 +29,11 @@ def clean(state_dir: Path, images_dir: Path | None = None) -> list[str]:
     for item in removed:
         log.info(f"removed {item}")
     return removed
+
+
+def leftovers() -> list[str]:
+    """What of sensorlab still exists: the LXD project, namespaces, host links."""
+    left = ["LXD project sensorlab"] if lxdhost.project_exists() else []
+    left += [f"netns {ns}" for ns in segments.existing()]
+    left += [f"link {link}" for link in segments.leftover_links()]
+    return left
