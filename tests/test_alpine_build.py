@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from apk_helpers import EPOCH, apk, other_key, scratch, shared_repo, signing
 
-from sensorlab.images.alpine import ImageResult, Recipe, build_image
+from sensorlab.images.alpine import ImageResult, Recipe, build_image, package_payload
 from sensorlab.images.apk.build import write_repository
 from sensorlab.images.apk.errors import (
     ChecksumError,
@@ -25,7 +25,7 @@ from sensorlab.images.apk.errors import (
     SignatureError,
 )
 from sensorlab.images.apk.lock import load_lock, render_lock
-from sensorlab.images.apk.package import DataEntry
+from sensorlab.images.apk.package import DataEntry, read_apk, verify_apk
 from sensorlab.images.apk.repo import Repository
 from sensorlab.images.apk.testrepo import hello_payload
 
@@ -201,3 +201,27 @@ def test_payload_must_be_signed_by_a_trusted_key(tmp_path: Path) -> None:
     rec = dataclasses.replace(small(tmp_path, [apk("base")]), payloads=(bad,), packages=())
     with pytest.raises(SignatureError, match="signed by untrusted key"):
         build_image(rec, tmp_path / "out", tmp_path / "cache")
+
+
+def test_payload_packages_are_reproducible(tmp_path: Path) -> None:
+    """Same payload tree under different umasks and modes: same signed package."""
+    key = sorted((scratch() / "keys").glob("*.rsa"))[0]
+    built = []
+    for index, umask in enumerate((0o022, 0o077)):
+        old = os.umask(umask)
+        try:
+            tree = tmp_path / f"tree{index}"
+            (tree / "usr" / "bin").mkdir(parents=True)
+            tool = tree / "usr" / "bin" / "tool"
+            tool.write_text("#!/bin/sh\necho tool\n")
+            tool.chmod(0o700 if index else 0o775)
+            built.append(package_payload(tree, tmp_path / f"out{index}", key, name="tool",
+                                         depends=("cmd:sh",)).read_bytes())
+        finally:
+            os.umask(old)
+        time.sleep(0.1)
+    assert built[0] == built[1]
+    parsed = read_apk(built[0], "tool")
+    verify_apk(parsed, signing()[1])
+    assert parsed.info.provides == ("cmd:tool=1.0-r0",)
+    assert parsed.info.depends == ("cmd:sh",)

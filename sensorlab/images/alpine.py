@@ -21,6 +21,7 @@ from pathlib import Path
 from sensorlab import log
 from sensorlab.errors import SensorlabError
 from sensorlab.images import buildinfo, busybox
+from sensorlab.images.apk.build import build_package
 from sensorlab.images.apk.errors import ApkError
 from sensorlab.images.apk.fetch import Request, Selected, select_packages
 from sensorlab.images.apk.install import (
@@ -32,9 +33,10 @@ from sensorlab.images.apk.install import (
     normalize,
     plan_install,
 )
-from sensorlab.images.apk.keys import TrustedKeys, load_trusted_keys
+from sensorlab.images.apk.keys import TrustedKeys, load_signing_key, load_trusted_keys
 from sensorlab.images.apk.lock import Lock
-from sensorlab.images.apk.repo import PackageCache, Repository
+from sensorlab.images.apk.pkginfo import PackageInfo
+from sensorlab.images.apk.repo import PackageCache, Repository, package_filename
 from sensorlab.images.apk.resolve import Candidate, satisfies
 from sensorlab.images.apk.rootfs import rootfs_members
 from sensorlab.images.apk.skeleton import InitSpec, skeleton
@@ -208,6 +210,28 @@ def build_image(recipe: Recipe, out_dir: Path, cache_dir: Path,
     return ImageResult(recipe.name, names[".tar.gz"], names[".spdx.json"], names[".build.json"],
                        recipe.lockfile, skipped=False, sha256=outputs,
                        packages=tuple(s.apk.info.nv for s in selected))
+
+
+def package_payload(payload_dir: Path, out_dir: Path, key_path: Path, *, name: str,
+                    version: str = "1.0-r0", depends: tuple[str, ...] = (),
+                    description: str = "", license: str = "", arch: str = "x86_64") -> Path:
+    """Package an instrument payload tree as ``out_dir/<name>-<version>.apk``,
+    signed with the private key at ``key_path`` (from ``inv keygen``).
+
+    The file is only rewritten when its bytes change, so an unchanged payload
+    leaves the image's inputs (and its build) untouched.
+    """
+    info = PackageInfo(name=name, version=version, arch=arch, depends=depends, license=license,
+                       description=description or f"sensorlab payload {name}", origin=name)
+    blob = build_package(payload_dir, info, load_signing_key(key_path))
+    out = out_dir / package_filename(name, version)
+    if not out.is_file() or out.read_bytes() != blob:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_bytes(blob)
+        tmp.chmod(0o644)
+        tmp.replace(out)
+    return out
 
 
 def make_test_recipe(work_dir: Path, name: str = "alpine-test") -> Recipe:
