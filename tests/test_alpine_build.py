@@ -18,6 +18,7 @@ from apk_helpers import EPOCH, apk, other_key, scratch, shared_repo, signing
 from sensorlab.images.alpine import ImageResult, Recipe, build_image, package_payload
 from sensorlab.images.apk.build import write_repository
 from sensorlab.images.apk.errors import (
+    ApkError,
     ChecksumError,
     FetchError,
     HostileArchiveError,
@@ -162,6 +163,16 @@ def small(work: Path, packages: list[bytes], index_key: object = None) -> Recipe
 
 
 APP = [DataEntry("usr", "dir", 0o755), DataEntry("usr/app", data=b"app")]
+
+
+def test_file_url_repository(tmp_path: Path) -> None:
+    rec = small(tmp_path, [apk("app", APP)])
+    url = Repository("r", f"file://{tmp_path / 'repo'}")
+    # Resolution and verification succeed; the image then lacks busybox's init.
+    with pytest.raises(ApkError, match="has no /sbin/init"):
+        build_image(dataclasses.replace(rec, repositories=(url,)), tmp_path / "o", tmp_path / "c")
+    lock = load_lock(tmp_path / "s.lock")
+    assert lock is not None and [p.name for p in lock.packages] == ["app"]
 
 
 def test_index_checksum_mismatch(tmp_path: Path) -> None:
