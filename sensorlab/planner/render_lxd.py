@@ -29,7 +29,8 @@ def config(spec: InstrumentSpec) -> dict[str, str]:
     }
 
 
-def devices(spec: InstrumentSpec) -> dict[str, dict[str, str]]:
+def nic_devices(spec: InstrumentSpec) -> dict[str, dict[str, str]]:
+    """The instrument's NICs only: every other device is added by its own issue's code."""
     found: dict[str, dict[str, str]] = {}
     veths = [(n.name, n.peer_veth, n.mac) for n in spec.nics]
     veths += [(n.name, n.peer_veth, n.mac) for n in spec.bridged_nics]
@@ -39,6 +40,11 @@ def devices(spec: InstrumentSpec) -> dict[str, dict[str, str]]:
     for phy in spec.physical_nics:
         found[phy.name] = {"type": "nic", "nictype": "physical", "parent": phy.port,
                            "name": phy.name}
+    return found
+
+
+def devices(spec: InstrumentSpec) -> dict[str, dict[str, str]]:
+    found = nic_devices(spec)
     found["bus"] = {
         "type": "proxy",
         "bind": "container",

@@ -11,6 +11,7 @@ from pylxd.exceptions import LXDAPIException, NotFound
 
 from sensorlab.errors import SensorlabError
 from sensorlab.names import instrument_image_alias
+from sensorlab.planner import render_lxd
 from sensorlab.spec import InstrumentSpec
 
 
@@ -42,34 +43,17 @@ def import_image(lxd: Any, tarball: Path, alias: str) -> str:
 
 
 def container_config(spec: InstrumentSpec) -> dict[str, Any]:
-    """The LXD create request for one instrument. Pure, so it can be tested."""
-    devices: dict[str, dict[str, str]] = {}
-    for nic in spec.nics:
-        # nictype=physical hands over a veth the platform made and guarded
-        # beforehand; LXD's own bridged NIC would create the host end only at
-        # start, leaving a moment with no drop rule attached.
-        devices[nic.name] = {
-            "type": "nic",
-            "nictype": "physical",
-            "parent": nic.peer_veth,
-            "name": nic.name,
-            "hwaddr": nic.mac,
-        }
+    """The LXD create request for one instrument: the planner's config and NICs.
+
+    Storage, bus and UI devices join as the platform learns to provide their
+    sources (issues 6, 7 and the Sensor UI).
+    """
     return {
         "name": spec.container,
         "source": {"type": "image", "alias": instrument_image_alias(spec.image)},
         "profiles": ["default"],
-        "config": {
-            "security.privileged": "false",
-            "security.idmap.isolated": "true",
-            "security.nesting": "false",
-            "limits.cpu": str(spec.limits.cpu),
-            "limits.memory": spec.limits.memory,
-            "limits.processes": str(spec.limits.processes),
-            "user.sensorlab.instrument": spec.name,
-            "user.sensorlab.type": spec.type,
-        },
-        "devices": devices,
+        "config": render_lxd.config(spec),
+        "devices": render_lxd.nic_devices(spec),
     }
 
 
