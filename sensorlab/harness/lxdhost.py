@@ -132,10 +132,16 @@ def appliance_pid() -> int:
     return int(instance.state().pid)
 
 
+# LXD 5.0 sometimes loses the race to read an exec'd child's pid under load
+# and fails the exec (seen in CI). Such an exec is retried; callers only run
+# commands that are safe to run twice.
+_EXEC_RACE = "Failed to retrieve PID of executing child process"
+
+
 def exec_in_appliance(*cmd: str, check: bool = True, timeout: float = 300,
                       capture: bool = True) -> Any:
     return run(["lxc", "exec", "--project", names.LXD_PROJECT, names.APPLIANCE, "--", *cmd],
-               check=check, timeout=timeout, capture=capture)
+               check=check, timeout=timeout, capture=capture, retry_if=_EXEC_RACE)
 
 
 def push_to_appliance(local: Path, remote: str) -> None:
