@@ -47,16 +47,31 @@ def _deployment(sensor: str) -> Any:
     return plan_sensor(Path(sensor)).deployment
 
 
-@task(help={"out": "where images go (default build/images)"})
+@task(help={"out": "where images go (default build/images)",
+            "update_lock": "re-resolve packages and rewrite images/locks/*.lock"})
 @clean_errors
-def build(c: Any, out: str = str(paths.IMAGES)) -> None:
-    """Build the appliance image and every instrument image; unchanged ones are skipped."""
+def build(c: Any, out: str = str(paths.IMAGES), update_lock: bool = False) -> None:
+    """Build the instrument images (Alpine path) and the appliance image; skip unchanged ones."""
     from sensorlab.harness.build import build_all
+    from sensorlab.harness.instruments import BuildPaths
 
+    build_paths = BuildPaths(keys=paths.KEYS, repo=paths.LAB_REPO, payloads=paths.PAYLOADS,
+                             locks=paths.LOCKS, out=Path(out), cache=paths.CACHE)
     for image in build_all(paths.APPLIANCE_RECIPE, paths.PACKAGE, paths.INSTRUMENTS,
-                           Path(out), paths.CACHE):
+                           Path(out), paths.CACHE, build_paths, update_lock=update_lock):
         state = "unchanged" if image.skipped else "built"
         print(f"{image.name:20} {state:9} sha256:{image.sha256}  {image.path}")
+
+
+@task(help={"out": "directory for the key pair (default build/keys)",
+            "bits": "RSA key size: 2048, 3072 or 4096"})
+@clean_errors
+def keygen(c: Any, out: str = str(paths.KEYS), bits: int = 4096) -> None:
+    """Make the project's signing key pair for instrument payload packages."""
+    from sensorlab.harness.instruments import keygen as make_key
+
+    pair = make_key(Path(out), bits)
+    print(f"private key {pair.private} (keep it secret), public key {pair.public}")
 
 
 @task(
@@ -164,4 +179,4 @@ def pipeline(c: Any, sensor: str = str(paths.DEFAULT_SENSOR)) -> None:
                 report(c)
 
 
-ns = Collection(build, plan, deploy, test, report, clean, doctor, pipeline)
+ns = Collection(build, keygen, plan, deploy, test, report, clean, doctor, pipeline)

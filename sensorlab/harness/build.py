@@ -8,11 +8,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sensorlab import log
-from sensorlab.errors import SensorlabError
-from sensorlab.images import appliance, busybox
+from sensorlab.harness.instruments import (
+    BuildPaths,
+    build_instrument,
+    instrument_dirs,
+    lab_repository,
+    signing_key,
+)
+from sensorlab.images import appliance
 from sensorlab.images.lxdimage import hash_inputs, tree_inputs
 from sensorlab.images.tarball import Member, write_tar
-from sensorlab.run import find_binary
 
 
 @dataclass(frozen=True)
@@ -64,32 +69,19 @@ def build_appliance(recipe_dir: Path, package_dir: Path, out_dir: Path,
         )
 
 
-def build_instrument(instrument_dir: Path, out_dir: Path) -> BuiltImage:
-    name = instrument_dir.name
-    busybox_bin = find_binary("busybox")
-    if busybox_bin is None:
-        raise SensorlabError("busybox not found", hint="apt-get install busybox-static")
-    payload = instrument_dir / "payload"
-    applets = busybox.applet_paths(busybox_bin)
-    key = hash_inputs(
-        [("busybox", busybox_bin.read_bytes()), ("applets", "\n".join(applets).encode())]
-        + (tree_inputs(payload, "payload") if payload.is_dir() else [])
-    )
-    return build_image(
-        name, out_dir / f"{name}.tar.gz", key,
-        lambda: busybox.image_members(name, busybox_bin, payload, applets),
-        compress=True,
-    )
-
-
 def build_all(recipe_dir: Path, package_dir: Path, instruments_dir: Path, out_dir: Path,
-              cache_dir: Path) -> list[BuiltImage]:
-    instrument_dirs = sorted(p for p in instruments_dir.iterdir() if (p / "payload").is_dir())
-    total = 1 + len(instrument_dirs)
+              cache_dir: Path, paths: BuildPaths, update_lock: bool = False) -> list[BuiltImage]:
+    """Every instrument image (Alpine path), then the appliance image."""
+    dirs = instrument_dirs(instruments_dir)
+    total = 1 + len(dirs)
+    key = signing_key(paths.keys)
+    repository = lab_repository(paths, key)
     built = []
-    for index, instrument_dir in enumerate(instrument_dirs, start=1):
+    for index, instrument_dir in enumerate(dirs, start=1):
         with log.step(f"build instrument image {instrument_dir.name}", index, total):
-            built.append(build_instrument(instrument_dir, out_dir))
+            result = build_instrument(instrument_dir, paths, repository, key, update_lock)
+            built.append(BuiltImage(result.name, result.image, _sha256(result.image),
+                                    result.skipped))
     with log.step("build appliance image", total, total):
         built.append(build_appliance(recipe_dir, package_dir, out_dir, cache_dir))
     return built

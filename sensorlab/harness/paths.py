@@ -15,3 +15,7 @@ IMAGES = BUILD / "images"
 CACHE = BUILD / "cache"
 REPORTS = BUILD / "reports"
 STATE = BUILD / "state"
+KEYS = BUILD / "keys"  # the project signing key (inv keygen); never committed
+LAB_REPO = BUILD / "repo"
+PAYLOADS = BUILD / "payloads"
+LOCKS = REPO / "images" / "locks"  # committed: what every image is pinned to
