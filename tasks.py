@@ -74,6 +74,25 @@ def keygen(c: Any, out: str = str(paths.KEYS), bits: int = 4096) -> None:
     print(f"private key {pair.private} (keep it secret), public key {pair.public}")
 
 
+@task(help={"work": "scratch directory for the second build (default build/repro)"})
+@clean_errors
+def reproduce(c: Any, work: str = str(paths.BUILD / "repro")) -> None:
+    """Rebuild every image from nothing elsewhere; compare each sha256 with build/images."""
+    from sensorlab.harness import repro
+
+    reference = repro.artifacts(paths.IMAGES)
+    if not reference:
+        raise Exit("sensorlab: error: nothing built yet\n  hint: run `inv build` first", code=1)
+    results = repro.compare(reference, repro.rebuild(
+        paths.APPLIANCE_RECIPE, paths.PACKAGE, paths.INSTRUMENTS, paths.KEYS, paths.LOCKS,
+        Path(work)))
+    for item in results:
+        print(f"{'same' if item.same else 'DIFFERENT':9} {item.artifact:28} {item.reference}")
+    different = [item.artifact for item in results if not item.same]
+    if different:
+        raise Exit(f"sensorlab: not reproducible: {', '.join(different)}", code=1)
+
+
 @task(
     iterable=["manifest"],
     help={
@@ -161,10 +180,11 @@ def doctor(c: Any) -> None:
 @task(help={"sensor": "sensor file to deploy (default sensors/lab.yaml)"})
 @clean_errors
 def pipeline(c: Any, sensor: str = str(paths.DEFAULT_SENSOR)) -> None:
-    """The main job: doctor, build, deploy, test, report."""
+    """The main job: doctor, build, reproduce, deploy, test, report."""
     stages: list[tuple[str, Callable[[], None]]] = [
         ("doctor", lambda: doctor(c)),
         ("build", lambda: build(c)),
+        ("reproduce", lambda: reproduce(c)),
         ("deploy", lambda: deploy(c, sensor=sensor)),
         ("test", lambda: test(c)),
     ]
@@ -179,4 +199,4 @@ def pipeline(c: Any, sensor: str = str(paths.DEFAULT_SENSOR)) -> None:
                 report(c)
 
 
-ns = Collection(build, keygen, plan, deploy, test, report, clean, doctor, pipeline)
+ns = Collection(build, keygen, reproduce, plan, deploy, test, report, clean, doctor, pipeline)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,9 +14,10 @@ from sensorlab.harness.instruments import (
     lab_repository,
     signing_key,
 )
-from sensorlab.images import appliance
+from sensorlab.images import appliance, buildinfo
 from sensorlab.images.lxdimage import hash_inputs, tree_inputs
-from sensorlab.images.tarball import Member, write_tar
+from sensorlab.images.sbom import render_spdx
+from sensorlab.images.tarball import source_date_epoch, write_tar
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,6 @@ class BuiltImage:
     skipped: bool
 
 
-MembersFn = Callable[[], list[Member]]
 
 
 def _sha256(path: Path) -> str:
@@ -39,34 +38,46 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def build_image(name: str, out: Path, inputs_key: str, members: MembersFn,
-                compress: bool) -> BuiltImage:
-    """Write ``out`` unless the stamp beside it records the same inputs."""
-    stamp = out.with_name(out.name + ".inputs")
-    if out.is_file() and stamp.is_file() and stamp.read_text().strip() == inputs_key:
-        log.info(f"{name}: inputs unchanged, keeping {out.name}")
-        return BuiltImage(name, out, _sha256(out), skipped=True)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_tar(out, members(), compress=compress)
-    stamp.write_text(inputs_key + "\n")
-    return BuiltImage(name, out, _sha256(out), skipped=False)
-
-
 def build_appliance(recipe_dir: Path, package_dir: Path, out_dir: Path,
                     cache_dir: Path) -> BuiltImage:
+    """appliance.tar, appliance.spdx.json and appliance.build.json, unless up to date."""
     recipe = appliance.ApplianceRecipe.load(recipe_dir / "recipe.yaml")
     rootfs = appliance.debootstrap(recipe, cache_dir)
-    key = hash_inputs(
-        [("debootstrap", recipe.cache_key().encode())]
-        + tree_inputs(recipe_dir, "recipe")
-        + tree_inputs(package_dir, "sensorlab")
-    )
-    with log.step("pack appliance image (~500 MB)"):
-        return build_image(
-            "appliance", out_dir / "appliance.tar", key,
-            lambda: appliance.image_members(recipe, rootfs, recipe_dir / "rootfs", package_dir),
-            compress=False,  # imported locally; gzip of 500 MB would cost more than it saves
-        )
+    image = out_dir / "appliance.tar"
+    sbom = out_dir / "appliance.spdx.json"
+    manifest = out_dir / "appliance.build.json"
+    inputs: dict[str, object] = {
+        "recipe": {"suite": recipe.suite, "mirror": recipe.mirror, "variant": recipe.variant,
+                   "packages": list(recipe.packages), "enable": list(recipe.enable)},
+        "overlay": hash_inputs(tree_inputs(recipe_dir, "recipe")),
+        "platform_code": hash_inputs(tree_inputs(package_dir, "sensorlab")),
+        "source_date_epoch": source_date_epoch(),
+    }
+    tools = {**buildinfo.tool_versions(), "debootstrap": appliance.debootstrap_version()}
+    digest = buildinfo.inputs_digest(inputs, tools)
+    if buildinfo.up_to_date(manifest, digest):
+        log.info(f"appliance: inputs unchanged, keeping {image.name}")
+        return BuiltImage("appliance", image, buildinfo.sha256_file(image), skipped=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with log.step("pack appliance image (~350 MB)"):
+        write_tar(image, appliance.image_members(recipe, rootfs, recipe_dir / "rootfs",
+                                                 package_dir),
+                  compress=False)  # imported locally; gzip would cost more than it saves
+    packages = appliance.sbom_packages(rootfs)
+    _write_text(sbom, render_spdx("appliance", packages, created_epoch=source_date_epoch(),
+                                  inputs_digest=digest, comment="Debian base via debootstrap"))
+    outputs = {path.name: buildinfo.sha256_file(path) for path in (image, sbom)}
+    inputs["packages"] = [f"{p.name}={p.version}" for p in packages]
+    _write_text(manifest, buildinfo.render_manifest("appliance", source_date_epoch(), digest,
+                                                    inputs, tools, outputs))
+    return BuiltImage("appliance", image, outputs[image.name], skipped=False)
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.chmod(0o644)
+    tmp.replace(path)
 
 
 def build_all(recipe_dir: Path, package_dir: Path, instruments_dir: Path, out_dir: Path,

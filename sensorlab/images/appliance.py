@@ -12,14 +12,18 @@ import yaml
 
 from sensorlab import log
 from sensorlab.errors import ValidationError
+from sensorlab.images.buildinfo import sha256_file
 from sensorlab.images.lxdimage import ImageInfo, metadata_member, overlay_members
+from sensorlab.images.sbom import SbomPackage, deb_purl
 from sensorlab.images.tarball import Member, merge, tree_members
 from sensorlab.run import run
 
 # Left out of the image: runtime mounts LXD provides, and caches that differ
 # from one debootstrap run to the next.
 _EXCLUDED_PREFIXES = ("dev/", "proc/", "sys/", "run/", "tmp/",
-                      "var/cache/apt/", "var/lib/apt/lists/", "var/cache/debconf/")
+                      "var/cache/apt/", "var/lib/apt/lists/", "var/cache/debconf/",
+                      # ldconfig's own cache: its bytes differ between two debootstraps.
+                      "var/cache/ldconfig/aux-cache")
 # Log files go, their directories stay: daemons (lxd) refuse to start without them.
 _LOG_DIR = "var/log/"
 
@@ -66,6 +70,11 @@ def debootstrap(recipe: ApplianceRecipe, cache_dir: Path) -> Path:
     return rootfs
 
 
+def debootstrap_version() -> str:
+    proc = run(["dpkg-query", "-W", "-f=${Version}", "debootstrap"], check=False)
+    return proc.stdout.strip() or "unknown"
+
+
 def _excluder(rootfs: Path) -> Callable[[str], bool]:
     def excluded(rel: str) -> bool:
         if rel.startswith(_LOG_DIR):
@@ -101,9 +110,50 @@ def image_members(recipe: ApplianceRecipe, rootfs: Path, overlay: Path,
     return merge(
         [metadata_member(info)],
         tree_members(rootfs, "rootfs", exclude=_excluder(rootfs)),
-        # An empty machine-id makes systemd generate one per boot, not per build.
-        [Member(arcname="rootfs/etc/machine-id", data=b"")],
+        # An empty machine-id makes systemd generate one per boot, not per build;
+        # D-Bus reads the same one, as on any Debian system.
+        [Member(arcname="rootfs/etc/machine-id", data=b""),
+         Member(arcname="rootfs/var/lib/dbus/machine-id", linkname="/etc/machine-id")],
         overlay_members(overlay),
         platform_code_members(package_dir),
         enabled,
     )
+
+
+def parse_dpkg_status(text: str) -> list[dict[str, str]]:
+    """Installed packages from a dpkg status file (RFC 822 stanzas). Pure."""
+    packages = []
+    for stanza in text.split("\n\n"):
+        fields: dict[str, str] = {}
+        key = ""
+        for line in stanza.splitlines():
+            if line[:1] in (" ", "\t"):
+                continue  # continuation lines: descriptions and conffiles
+            key, _, value = line.partition(":")
+            fields[key] = value.strip()
+        if fields.get("Status") == "install ok installed" and "Package" in fields:
+            packages.append(fields)
+    return sorted(packages, key=lambda f: f["Package"])
+
+
+def deb_file_name(name: str, version: str, arch: str) -> str:
+    """How apt and debootstrap name a downloaded package ("1:2.3" -> "1%3a2.3")."""
+    return f"{name}_{version.replace(':', '%3a')}_{arch}.deb"
+
+
+def sbom_packages(rootfs: Path) -> list[SbomPackage]:
+    """Every installed Debian package, with the sha256 of the .deb it came from."""
+    archives = rootfs / "var/cache/apt/archives"
+    packages = []
+    for fields in parse_dpkg_status((rootfs / "var/lib/dpkg/status").read_text()):
+        name, version, arch = fields["Package"], fields["Version"], fields["Architecture"]
+        deb = archives / deb_file_name(name, version, arch)
+        checksums = (("SHA256", sha256_file(deb)),) if deb.is_file() else ()
+        depends = tuple(sorted({d.strip().split(" ")[0].split(":")[0]
+                                for d in fields.get("Depends", "").replace("|", ",").split(",")
+                                if d.strip()}))
+        packages.append(SbomPackage(
+            name=name, version=version, purl=deb_purl(name, version, arch),
+            checksums=checksums, supplier="Organization: Debian",
+            description=fields.get("Description", ""), depends_on=depends))
+    return packages
