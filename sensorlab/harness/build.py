@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,14 +27,6 @@ class BuiltImage:
     skipped: bool
 
 
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def build_appliance(recipe_dir: Path, package_dir: Path, out_dir: Path,
@@ -91,7 +82,7 @@ def build_all(recipe_dir: Path, package_dir: Path, instruments_dir: Path, out_di
     for index, instrument_dir in enumerate(dirs, start=1):
         with log.step(f"build instrument image {instrument_dir.name}", index, total):
             result = build_instrument(instrument_dir, paths, repository, key, update_lock)
-            built.append(BuiltImage(result.name, result.image, _sha256(result.image),
+            built.append(BuiltImage(result.name, result.image, buildinfo.sha256_file(result.image),
                                     result.skipped))
     with log.step("build appliance image", total, total):
         built.append(build_appliance(recipe_dir, package_dir, out_dir, cache_dir))
