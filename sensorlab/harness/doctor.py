@@ -61,7 +61,14 @@ def check_nesting(proc: Path = Path("/proc")) -> Check:
     if not (proc / "self/ns/user").exists():
         return Check("nesting", False, "kernel has no user namespaces",
                      "use a kernel built with CONFIG_USER_NS")
-    return Check("nesting", True, "user namespaces available")
+    uid_map = proc / "self/uid_map"
+    # A partial map means this host is itself an unprivileged container: the
+    # privileged, nesting appliance cannot run inside it.
+    if uid_map.exists() and uid_map.read_text().split() != ["0", "0", "4294967295"]:
+        return Check("nesting", False, "this host is itself an unprivileged container",
+                     "run on a VM, or give this container security.nesting=true and "
+                     "security.privileged=true")
+    return Check("nesting", True, "user namespaces available, full uid range")
 
 
 def check_nftables() -> Check:
