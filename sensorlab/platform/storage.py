@@ -111,7 +111,7 @@ def destroy_key(volume: Volume) -> bool:
 
 
 # --- loop devices -----------------------------------------------------------------
-def _ensure_loop_nodes() -> None:
+def ensure_loop_nodes() -> None:
     """Make /dev/loopN for the kernel's next free index.
 
     The appliance's /dev is LXD's tmpfs, not devtmpfs: loop devices the
@@ -154,8 +154,8 @@ def create_persistent(spec: InstrumentSpec, owner: int) -> Volume:
     if os.path.exists(volume.key):
         raise volume.error(f"a key {volume.key} exists but the image does not",
                            hint=f"`sensorlab-platform remove --instrument {spec.name}` first")
-    _allocate(volume, spec.storage.persistent_bytes)
     try:
+        _allocate(volume, spec.storage.persistent_bytes)
         # -m 0: the instrument's root is not the appliance's root, reserved
         # blocks would only shrink its quota.
         run(["mkfs.ext4", "-q", "-F", "-m", "0", "-O", "encrypt",
@@ -208,7 +208,7 @@ def attach_persistent(spec: InstrumentSpec, owner: int) -> Volume:
 def _mount_fs(volume: Volume) -> None:
     _private_dir(names.VOLUMES_DIR)
     os.makedirs(volume.fs_mount, mode=0o700, exist_ok=True)
-    _ensure_loop_nodes()
+    ensure_loop_nodes()
     proc = run(["mount", "-t", "ext4", "-o", f"loop,{_MOUNT_OPTIONS}", volume.image,
                 volume.fs_mount], check=False)
     if proc.returncode != 0:
@@ -222,6 +222,14 @@ def _mount_fs(volume: Volume) -> None:
 
 def _bind(volume: Volume) -> None:
     run(["mount", "--bind", volume.data, volume.mount])
+
+
+def remove_mount_points(spec: InstrumentSpec) -> None:
+    """Undo ``ensure_mount_points``; a mounted or non-empty one is not ours to remove."""
+    for path in (spec.storage.persistent_mount, spec.storage.transient_mount):
+        if not is_mounted(path):
+            with contextlib.suppress(FileNotFoundError, OSError):
+                os.rmdir(path)
 
 
 def ensure_mount_points(spec: InstrumentSpec) -> None:

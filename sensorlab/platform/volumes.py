@@ -47,6 +47,12 @@ def prepare(spec: InstrumentSpec, container: Any, push: Push | None = None) -> N
     storage.create_transient(spec, owner)
 
 
+def before_create(spec: InstrumentSpec, push: Push) -> None:
+    """The volumes' mount points: LXD checks that disk sources exist at create."""
+    storage.ensure_mount_points(spec)
+    push(f"mount points of {spec.name}", partial(storage.remove_mount_points, spec))
+
+
 def prepare_hook(spec: InstrumentSpec, push: Push,
                  then: Callable[[Any], None] | None = None) -> Callable[[Any], None]:
     """A ``before_start`` hook for ``instances.create_and_start``: volumes, then ``then``."""
