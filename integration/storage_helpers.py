@@ -78,7 +78,7 @@ def plaintext_hits(canary: str, where: Path) -> list[str]:
     return proc.stdout.split()
 
 
-def scratch(deployment: Deployment, name: str, **storage: object) -> InstrumentSpec:
+def scratch(deployment: Deployment, name: str, persistent_image: str = "") -> InstrumentSpec:
     """Another storage-probe instrument with its own volumes (for faults and erasure)."""
     base = deployment.instrument(A)
     return dataclasses.replace(
@@ -87,13 +87,13 @@ def scratch(deployment: Deployment, name: str, **storage: object) -> InstrumentS
             base.bus, user=names.bus_user(name), inbox=base.bus.inbox.replace(A, name),
             publish=tuple(s.replace(A, name) for s in base.bus.publish),
             subscribe=tuple(s.replace(A, name) for s in base.bus.subscribe)),
-        storage=dataclasses.replace(
-            StorageSpec(), persistent_bytes=base.storage.persistent_bytes,
+        storage=StorageSpec(
+            persistent_bytes=base.storage.persistent_bytes,
             transient_bytes=base.storage.transient_bytes,
             retention_seconds=base.storage.retention_seconds,
-            persistent_image=names.persistent_image(name),
+            persistent_image=persistent_image or names.persistent_image(name),
             persistent_mount=names.persistent_mount(name),
-            transient_mount=names.transient_mount(name), **storage))
+            transient_mount=names.transient_mount(name)))
 
 
 def push_spec(deployment: Deployment, remote: str) -> None:
