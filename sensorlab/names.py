@@ -151,6 +151,13 @@ BUS_LISTEN = "127.0.0.1:4222"
 BUS_SOCKET = "/run/sensorlab/bus.sock"
 PLATFORM_BUS_USER = "platform"
 BUS_SECRETS_FILE = "bus-secrets.conf"
+# On the appliance: the platform's rendered config, hashes and its own credential.
+BUS_CONFIG_DIR = "/etc/sensorlab/nats"
+BUS_CONFIG_FILE = "nats.conf"
+BUS_PLATFORM_CREDENTIAL = "/etc/sensorlab/nats/platform.json"
+BUS_SERVICE = "nats-server"
+BUS_TAP_SERVICE = "sensorlab-bus-tap"
+BUS_EVENT_LOG = "/var/lib/sensorlab/events/events.jsonl"
 
 
 def bus_user(instrument: str) -> str:

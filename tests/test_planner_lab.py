@@ -1,4 +1,4 @@
-"""The lab sensor the harness deploys: one passive probe on the monitored port."""
+"""The lab sensor the harness deploys: a passive probe, bus-only instruments, and more."""
 
 from __future__ import annotations
 
@@ -16,7 +16,11 @@ REPO = Path(__file__).resolve().parent.parent
 
 def test_lab_sensor_plans_one_guarded_probe() -> None:
     deployment = plan_sensor(REPO / "sensors" / "lab.yaml").deployment
-    (probe,) = deployment.instruments
+    probe = deployment.instrument("probe")
+    # The bus proofs' instruments (issue 7) have no network at all.
+    for name in ("ids", "pdns", "msgr", "loner"):
+        assert deployment.instrument(name).network == NetworkMode.NONE
+        assert not deployment.instrument(name).nics
     assert (probe.name, probe.type, probe.image) == ("probe", "passive-probe", "passive-probe")
     assert probe.network == NetworkMode.PASSIVE
     assert probe.nics == (

@@ -22,9 +22,13 @@ def test_instrument_container_is_unprivileged_isolated_and_gets_the_guarded_veth
     assert config["config"]["security.privileged"] == "false"
     assert config["config"]["security.idmap.isolated"] == "true"
     assert config["config"]["security.nesting"] == "false"
-    assert config["devices"] == {"eth0": {
+    assert config["devices"]["eth0"] == {
         "type": "nic", "nictype": "physical", "parent": names.instrument_peer_veth("probe", "eth0"),
-        "name": "eth0", "hwaddr": names.instrument_mac("probe", "eth0")}}
+        "name": "eth0", "hwaddr": names.instrument_mac("probe", "eth0")}
+    # The bus arrives as a socket inside the container, never as a network path.
+    assert config["devices"]["bus"] == {
+        "type": "proxy", "bind": "container", "listen": f"unix:{names.BUS_SOCKET}",
+        "connect": f"tcp:{names.BUS_LISTEN}", "mode": "0666"}
     assert config["source"]["alias"] == "sensorlab/passive-probe"
 
 

@@ -43,15 +43,25 @@ def nic_devices(spec: InstrumentSpec) -> dict[str, dict[str, str]]:
     return found
 
 
-def devices(spec: InstrumentSpec) -> dict[str, dict[str, str]]:
-    found = nic_devices(spec)
-    found["bus"] = {
+def bus_device() -> dict[str, str]:
+    """The bus socket inside the container, proxied to the appliance's loopback NATS.
+
+    ``bind=container``: LXD listens inside the instrument and connects from
+    the appliance, so no network path to the bus exists. The socket's
+    directory must exist before start (the platform makes it).
+    """
+    return {
         "type": "proxy",
         "bind": "container",
         "listen": f"unix:{names.BUS_SOCKET}",
         "connect": f"tcp:{names.BUS_LISTEN}",
         "mode": "0666",
     }
+
+
+def devices(spec: InstrumentSpec) -> dict[str, dict[str, str]]:
+    found = nic_devices(spec)
+    found["bus"] = bus_device()
     if spec.ui is not None:
         found["ui"] = {
             "type": "proxy",

@@ -5,6 +5,8 @@
     sensorlab-platform network [SPEC]        re-apply bridges, veths and the ruleset
     sensorlab-platform undeploy [SPEC]       remove everything the deployment made
     sensorlab-platform status [SPEC]         JSON: instrument states and drop counters
+    sensorlab-platform tap [SPEC]            record instruments' bus events (the tap service)
+    sensorlab-platform events [--last N]     the last N recorded events, JSON lines
 """
 
 from __future__ import annotations
@@ -39,14 +41,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="sensorlab-platform", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    parser.add_argument("command", choices=["ready", "deploy", "network", "undeploy", "status"])
+    parser.add_argument("command", choices=["ready", "deploy", "network", "undeploy", "status",
+                                            "tap", "events"])
     parser.add_argument("spec", nargs="?", default=DEPLOY_SPEC_PATH)
+    parser.add_argument("--last", type=int, default=20, help="events: how many")
     args = parser.parse_args(argv)
     # Debian's pylxd 2.2 warns about every field newer LXD servers return.
     warnings.filterwarnings("ignore", category=UserWarning, module="pylxd")
     try:
         if args.command == "ready":
             _ready()
+            return 0
+        if args.command in ("tap", "events"):
+            from sensorlab.platform import tap
+
+            if args.command == "events":
+                print("\n".join(tap.last_events(args.last)))
+            else:
+                tap.run_tap(_load(args.spec))
             return 0
         # Imported late: `ready` must answer even while pyroute2 users wait.
         from sensorlab.platform import deploy

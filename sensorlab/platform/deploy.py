@@ -15,7 +15,7 @@ from typing import Any
 from sensorlab import log, nftables
 from sensorlab.errors import SensorlabError
 from sensorlab.names import INNER_IMAGE_DIR, instrument_image_alias, instrument_image_file
-from sensorlab.platform import instances, network
+from sensorlab.platform import bus, instances, network
 from sensorlab.spec import Deployment
 
 
@@ -58,11 +58,16 @@ def apply_network(deployment: Deployment, undo: Undo | None = None) -> None:
 def deploy(deployment: Deployment, image_dir: Path = Path(INNER_IMAGE_DIR)) -> None:
     lxd = instances.client()
     undo = Undo()
-    total = len(deployment.instruments) + 1
+    total = len(deployment.instruments) + 2
     try:
         with log.step("network: mirror bridges, veths, guard rules", 1, total):
             apply_network(deployment, undo)
-        for index, spec in enumerate(deployment.instruments, start=2):
+        with log.step("bus: nats.conf, one credential per instrument, server reload", 2, total):
+            running = frozenset(
+                spec.bus.user for spec in deployment.instruments
+                if instances.state(lxd, spec.container)["status"] == "Running")
+            credentials = bus.configure(deployment, running, undo.push)
+        for index, spec in enumerate(deployment.instruments, start=3):
             with log.step(f"instrument {spec.name} ({spec.network})", index, total):
                 tarball = image_dir / instrument_image_file(spec.image)
                 if not tarball.is_file():
@@ -79,7 +84,10 @@ def deploy(deployment: Deployment, image_dir: Path = Path(INNER_IMAGE_DIR)) -> N
                 instances.delete(lxd, spec.container)  # a stopped leftover
                 undo.push(f"container {spec.container}",
                           partial(instances.delete, lxd, spec.container))
-                instances.create_and_start(lxd, spec)
+                if spec.name not in credentials:
+                    raise SensorlabError(f"instrument {spec.name}: no bus credential was made")
+                instances.create_and_start(
+                    lxd, spec, partial(bus.deliver, credential=credentials[spec.name]))
     except BaseException:
         log.warn("deploy failed; rolling back what this run created")
         undo.rollback()

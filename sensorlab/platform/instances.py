@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,23 +44,27 @@ def import_image(lxd: Any, tarball: Path, alias: str) -> str:
 
 
 def container_config(spec: InstrumentSpec) -> dict[str, Any]:
-    """The LXD create request for one instrument: the planner's config and NICs.
+    """The LXD create request for one instrument: the planner's config, NICs and bus.
 
-    Storage, bus and UI devices join as the platform learns to provide their
-    sources (issues 6, 7 and the Sensor UI).
+    Storage and UI devices join as the platform learns to provide their
+    sources (issue 6 and the Sensor UI).
     """
     return {
         "name": spec.container,
         "source": {"type": "image", "alias": instrument_image_alias(spec.image)},
         "profiles": ["default"],
         "config": render_lxd.config(spec),
-        "devices": render_lxd.nic_devices(spec),
+        "devices": {**render_lxd.nic_devices(spec), "bus": render_lxd.bus_device()},
     }
 
 
-def create_and_start(lxd: Any, spec: InstrumentSpec) -> None:
+def create_and_start(lxd: Any, spec: InstrumentSpec,
+                     before_start: Callable[[Any], None] | None = None) -> None:
+    """Create, let ``before_start`` put files in (the bus credential), then start."""
     try:
         container = lxd.containers.create(container_config(spec), wait=True)
+        if before_start is not None:
+            before_start(container)
         container.start(wait=True)
     except LXDAPIException as exc:
         raise SensorlabError(f"instrument {spec.name}: LXD refused it: {exc}") from exc
