@@ -231,3 +231,17 @@ def test_retention_sweep_removes_the_old_files_and_only_those(
     finally:
         inside(a, f"rm -rf {P}/logs {P}/new.pcap")
         inside(b, f"rm -f {P}/b-old")
+
+
+def test_persistent_survives_a_redeploy_that_recreates_the_container(
+        ab: tuple[InstrumentSpec, InstrumentSpec]) -> None:
+    a, _ = ab
+    inside(a, f"dd if=/dev/urandom of={P}/redeploy.bin bs=64k count=8 2>/dev/null && sync")
+    before = _digest(a, f"{P}/redeploy.bin")
+    # A stopped instrument is recreated by the next deploy, maybe with another
+    # idmap range: its volume must come back, still its own.
+    platform("stop", "--instrument", a.name)
+    platform("deploy")
+    assert _digest(a, f"{P}/redeploy.bin") == before
+    assert inside(a, f"stat -c %u {P}/redeploy.bin").stdout.strip() == "0"
+    inside(a, f"rm {P}/redeploy.bin && touch {P}/writable && rm {P}/writable")
