@@ -145,6 +145,20 @@ def transient_mount(instrument: str) -> str:
     return f"/run/sensorlab/transient/{instrument}"
 
 
+# The persistent image's own filesystem is mounted here; only its encrypted
+# ``data`` directory is bound onto ``persistent_mount`` and into the instrument.
+VOLUMES_DIR = f"{PLATFORM_STATE_DIR}/volumes"
+KEYSTORE_DIR = f"{PLATFORM_STATE_DIR}/keys"  # root-only, never mounted anywhere
+
+
+def persistent_fs_mount(instrument: str) -> str:
+    return f"{VOLUMES_DIR}/{instrument}"
+
+
+def instrument_key(instrument: str) -> str:
+    return f"{KEYSTORE_DIR}/{instrument}.key"
+
+
 # Bus: the NATS server listens on loopback only; instruments reach it through
 # an LXD proxy device that puts a unix socket into the container.
 BUS_LISTEN = "127.0.0.1:4222"

@@ -35,8 +35,11 @@ def test_instrument_container_is_unprivileged_isolated_and_gets_the_guarded_veth
 def test_appliance_gets_only_the_lab_ports() -> None:
     config = appliance_config("sensorlab/appliance", {"mon0": "sl-mon-phy"})
     assert config["config"]["security.nesting"] == "true"
-    assert config["devices"] == {"mon0": {"type": "nic", "nictype": "physical",
-                                          "parent": "sl-mon-phy", "name": "mon0"}}
+    assert config["devices"]["mon0"] == {"type": "nic", "nictype": "physical",
+                                         "parent": "sl-mon-phy", "name": "mon0"}
+    # The only other device: loop-control, for the encrypted volume images.
+    assert set(config["devices"]) == {"mon0", "loop-control"}
+    assert "b 7:* rwm" in config["config"]["raw.lxc"]
 
 
 def test_lab_ports_map_ports_to_segments() -> None:

@@ -73,6 +73,15 @@ def import_image(tarball: Path, alias: str) -> str:
     return fingerprint
 
 
+# Encrypted volumes are ext4 images on loop devices. The container's /dev is
+# LXD's tmpfs, so the platform makes /dev/loopN nodes itself (mknod) for the
+# free indexes the kernel hands out: the cgroup (v1 here) must allow block
+# major 7 and the loop-control char device.
+LOOP_DEVICES = {"loop-control": {"type": "unix-char", "source": "/dev/loop-control",
+                                 "path": "/dev/loop-control"}}
+LOOP_RAW_LXC = "lxc.cgroup.devices.allow = b 7:* rwm\nlxc.cgroup.devices.allow = c 10:237 rwm\n"
+
+
 def appliance_config(image_alias: str, ports: dict[str, str]) -> dict[str, Any]:
     """The appliance container. Pure: tested with data alone.
 
@@ -80,10 +89,11 @@ def appliance_config(image_alias: str, ports: dict[str, str]) -> dict[str, Any]:
     it is the machine): it needs loop devices for encrypted volumes and full
     uid ranges for the isolated idmaps of the Instruments it runs.
     """
-    devices = {
+    devices: dict[str, dict[str, str]] = {
         port: {"type": "nic", "nictype": "physical", "parent": host_link, "name": port}
         for port, host_link in sorted(ports.items())
     }
+    devices.update(LOOP_DEVICES)
     return {
         "name": names.APPLIANCE,
         "source": {"type": "image", "alias": image_alias},
@@ -92,6 +102,7 @@ def appliance_config(image_alias: str, ports: dict[str, str]) -> dict[str, Any]:
             "security.privileged": "true",
             "security.nesting": "true",
             "user.sensorlab.role": "appliance",
+            "raw.lxc": LOOP_RAW_LXC,
         },
         "devices": devices,
     }

@@ -70,17 +70,24 @@ def devices(spec: InstrumentSpec) -> dict[str, dict[str, str]]:
             "connect": f"tcp:127.0.0.1:{spec.ui.port}",
             "mode": "0660",
         }
-    found["persistent"] = {
-        "type": "disk",
-        "source": spec.storage.persistent_mount,
-        "path": names.INSTRUMENT_PERSISTENT_DIR,
-    }
-    found["transient"] = {
-        "type": "disk",
-        "source": spec.storage.transient_mount,
-        "path": names.INSTRUMENT_TRANSIENT_DIR,
-    }
+    found.update(storage_devices(spec))
     return found
+
+
+def storage_devices(spec: InstrumentSpec) -> dict[str, dict[str, str]]:
+    """The instrument's own two volumes, at fixed paths; sources the platform mounted."""
+    return {
+        "persistent": {
+            "type": "disk",
+            "source": spec.storage.persistent_mount,
+            "path": names.INSTRUMENT_PERSISTENT_DIR,
+        },
+        "transient": {
+            "type": "disk",
+            "source": spec.storage.transient_mount,
+            "path": names.INSTRUMENT_TRANSIENT_DIR,
+        },
+    }
 
 
 def profile(spec: InstrumentSpec) -> dict[str, Any]:

@@ -7,6 +7,7 @@
     sensorlab-platform status [SPEC]         JSON: instrument states and drop counters
     sensorlab-platform tap [SPEC]            record instruments' bus events (the tap service)
     sensorlab-platform events [--last N]     the last N recorded events, JSON lines
+    sensorlab-platform start|stop|restart|remove|sweep [--instrument N]   see volume_cli.py
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from sensorlab.errors import SensorlabError, report
 from sensorlab.names import DEPLOY_SPEC_PATH
+from sensorlab.platform import volume_cli
 from sensorlab.spec import Deployment
 
 
@@ -42,9 +44,10 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.add_argument("command", choices=["ready", "deploy", "network", "undeploy", "status",
-                                            "tap", "events"])
+                                            "tap", "events", *volume_cli.COMMANDS])
     parser.add_argument("spec", nargs="?", default=DEPLOY_SPEC_PATH)
     parser.add_argument("--last", type=int, default=20, help="events: how many")
+    parser.add_argument("--instrument", help="start/stop/restart/remove/sweep: just this one")
     args = parser.parse_args(argv)
     # Debian's pylxd 2.2 warns about every field newer LXD servers return.
     warnings.filterwarnings("ignore", category=UserWarning, module="pylxd")
@@ -60,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 tap.run_tap(_load(args.spec))
             return 0
+        if args.command in volume_cli.COMMANDS:
+            return volume_cli.run_command(args.command, _load(args.spec), args.instrument)
         # Imported late: `ready` must answer even while pyroute2 users wait.
         from sensorlab.platform import deploy
 

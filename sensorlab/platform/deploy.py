@@ -15,7 +15,7 @@ from typing import Any
 from sensorlab import log, nftables
 from sensorlab.errors import SensorlabError
 from sensorlab.names import INNER_IMAGE_DIR, instrument_image_alias, instrument_image_file
-from sensorlab.platform import bus, instances, network
+from sensorlab.platform import bus, instances, network, storage, volumes
 from sensorlab.spec import Deployment
 
 
@@ -86,8 +86,9 @@ def deploy(deployment: Deployment, image_dir: Path = Path(INNER_IMAGE_DIR)) -> N
                           partial(instances.delete, lxd, spec.container))
                 if spec.name not in credentials:
                     raise SensorlabError(f"instrument {spec.name}: no bus credential was made")
-                instances.create_and_start(
-                    lxd, spec, partial(bus.deliver, credential=credentials[spec.name]))
+                volumes.before_create(spec, undo.push)
+                instances.create_and_start(lxd, spec, volumes.prepare_hook(
+                    spec, undo.push, partial(bus.deliver, credential=credentials[spec.name])))
     except BaseException:
         log.warn("deploy failed; rolling back what this run created")
         undo.rollback()
@@ -98,6 +99,8 @@ def undeploy(deployment: Deployment) -> None:
     lxd = instances.client()
     for spec in deployment.instruments:
         instances.delete(lxd, spec.container)
+        storage.wipe_transient(spec)
+        storage.erase(spec)  # removing an instrument destroys its key: crypto-erase
     network.delete_ruleset()
     for spec in deployment.instruments:
         for nic in spec.nics:

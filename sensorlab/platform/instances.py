@@ -46,15 +46,16 @@ def import_image(lxd: Any, tarball: Path, alias: str) -> str:
 def container_config(spec: InstrumentSpec) -> dict[str, Any]:
     """The LXD create request for one instrument: the planner's config, NICs and bus.
 
-    Storage and UI devices join as the platform learns to provide their
-    sources (issue 6 and the Sensor UI).
+    The UI device joins when the platform learns to provide its socket.
     """
     return {
         "name": spec.container,
         "source": {"type": "image", "alias": instrument_image_alias(spec.image)},
         "profiles": ["default"],
-        "config": render_lxd.config(spec),
-        "devices": {**render_lxd.nic_devices(spec), "bus": render_lxd.bus_device()},
+        # The platform starts instruments after unlocking their volumes (volumes.py).
+        "config": {**render_lxd.config(spec), "boot.autostart": "false"},
+        "devices": {**render_lxd.nic_devices(spec), "bus": render_lxd.bus_device(),
+                    **render_lxd.storage_devices(spec)},
     }
 
 
