@@ -107,7 +107,9 @@ class Relay:
         pumps = [asyncio.create_task(_pump(reader, up_writer)),
                  asyncio.create_task(_pump(up_reader, writer))]
         self._tasks.update(pumps)
-        await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+        # Closing the relay cancels this handler too; it then just tidies up.
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
         for task in pumps:
             task.cancel()
             self._tasks.discard(task)
