@@ -14,7 +14,7 @@ import pytest
 from sensorlab import names
 from sensorlab.harness import lxdhost
 from sensorlab.harness.paths import REPO
-from sensorlab.spec import Deployment, Limits, MirrorNic
+from sensorlab.spec import Deployment, Limits, MirrorNic, NetworkMode
 
 pytestmark = [pytest.mark.integration]
 
@@ -57,9 +57,13 @@ def test_failed_platform_deploy_rolls_back_and_keeps_running_instruments_guarded
     deployment: Deployment,
 ) -> None:
     bridge = "slmir9"
+    # A passive instrument's copy with its own name and bus user (NATS refuses
+    # duplicate users, which would fail the deploy before LXD is asked).
+    passive = next(i for i in deployment.instruments if i.network is NetworkMode.PASSIVE)
     broken = dataclasses.replace(
-        deployment.instruments[0],
+        passive,
         name="broken", container=names.instrument_container("broken"),
+        bus=dataclasses.replace(passive.bus, user=names.bus_user("broken")),
         # LXD refuses this limit when the container is created: a mid-deploy failure.
         limits=Limits(memory="a-lot"),
         nics=(MirrorNic(name="eth0", bridge=bridge,
