@@ -46,7 +46,9 @@ def test_passive_instrument_sees_only_its_own_nic_and_processes(host: Any,
                                                                 deployment: Deployment) -> None:
     for spec in deployment.instruments:
         links = host.check_output(f"lxc exec {spec.container} -- ls /sys/class/net").split()
-        assert sorted(links) == sorted(["lo", *[nic.name for nic in spec.nics]])
+        nics = [n.name for n in spec.nics] + [n.name for n in spec.bridged_nics]
+        nics += [n.name for n in spec.physical_nics]
+        assert sorted(links) == sorted(["lo", *nics])
         for nic in spec.nics:
             mac = host.check_output(
                 f"lxc exec {spec.container} -- cat /sys/class/net/{nic.name}/address")

@@ -19,8 +19,12 @@ APPLIANCE_IMAGE_ALIAS = "sensorlab/appliance"
 
 # --- lab segments made by the harness -----------------------------------------
 # segment name -> network namespace; the lab host's end of the segment lives in
-# the namespace, the other end becomes a port of the appliance.
-SEGMENTS = ("mon",)
+# the namespace, the other end becomes a port of the appliance. "mon" is the
+# monitored network, "prot" the protected one (active instruments' bridge),
+# "up" the upstream (the Downloader's rule feed), "mgmt" the appliance's own
+# management network, which no instrument may reach.
+SEGMENTS = ("mon", "prot", "up", "mgmt")
+MANAGEMENT_SEGMENT = "mgmt"
 
 
 def segment_netns(segment: str) -> str:
@@ -121,6 +125,11 @@ def active_bridge(key: str) -> str:
 def filter_chain(instrument: str, nic: str) -> str:
     """nft chain that lets an active NIC send only from its own MAC (and address)."""
     return f"filter_{instrument.replace('-', '_')}_{nic}"
+
+
+def bridge_isolation_chain(bridge: str) -> str:
+    """nft chain that keeps an instrument bridge's frames out of the appliance's stack."""
+    return f"isolate_{bridge.replace('-', '_')}"
 
 
 def instrument_profile(instrument: str) -> str:

@@ -9,10 +9,11 @@ instrument's transmissions can be stopped from outside its container.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from typing import Any
 
-from sensorlab.names import NFT_TABLE
+from sensorlab.names import NFT_TABLE, bridge_isolation_chain
 from sensorlab.spec import BridgedNic, Deployment, NetworkMode
 
 # Guards run before anything else on the same hook.
@@ -50,34 +51,75 @@ def render_ruleset(deployment: Deployment) -> str:
             ]
         for bridged in instrument.bridged_nics:
             lines += _filter_chain(instrument.name, bridged)
+    bridges = set(deployment.mirror_bridges) | {bridge.name for bridge in deployment.bridges}
+    for bridge in sorted(bridges):
+        lines += _isolation_chain(bridge)
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
-def _filter_chain(instrument: str, nic: BridgedNic) -> list[str]:
-    """An active NIC may send only from its own MAC (and its address, when one is set).
+def _isolation_chain(bridge: str) -> list[str]:
+    """Nothing on an instrument bridge reaches the appliance's own stack.
 
-    Anything else (spoofed sources, VLAN tags, other ethertypes) is dropped
-    before it reaches the bridge. With a fixed IPv4 address IPv6 is dropped
-    too, since only the address the sensor file names is allowed.
+    Frames the bridge passes up to the host arrive through the bridge device's
+    ingress hook; without this, Linux's weak host model would let an
+    instrument ARP for and talk to the appliance's management address.
+    Bridge forwarding between ports, ``dup`` into the bridge, and packet
+    sockets (which see frames before the hook) are unaffected.
+    """
+    return [
+        f"\t# {bridge}: instruments' bridge, closed to the appliance itself",
+        f"\tchain {bridge_isolation_chain(bridge)} {{",
+        f'\t\ttype filter hook ingress device "{bridge}" '
+        f"priority {GUARD_PRIORITY}; policy drop;",
+        "\t\tcounter drop",
+        "\t}",
+    ]
+
+
+def link_local6(mac: str) -> str:
+    """The EUI-64 IPv6 link-local address the kernel derives from ``mac``."""
+    octets = [int(part, 16) for part in mac.split(":")]
+    octets[0] ^= 0x02
+    eui = bytes(octets[:3] + [0xFF, 0xFE] + octets[3:])
+    return str(ipaddress.IPv6Address(b"\xfe\x80" + bytes(6) + eui))
+
+
+def _filter_chain(instrument: str, nic: BridgedNic) -> list[str]:
+    """An active NIC may send only from its own MAC (and its addresses, when set).
+
+    The equivalent of LXD's ``security.mac_filtering``, ``ipv4_filtering``
+    and ``ipv6_filtering`` on a bridged NIC, attached to a veth the platform
+    made before the container exists. Anything else (spoofed sources, VLAN
+    tags, other ethertypes) is dropped before it reaches the bridge. Once an
+    address is named, only named families pass: an IPv4 address alone drops
+    IPv6; an IPv6 address allows it, its EUI-64 link-local and ``::`` (DAD).
     """
     ip = nic.address.split("/")[0] if nic.address else ""
+    ip6 = nic.address6.split("/")[0] if nic.address6 else ""
     lines = [
-        f"\t# {instrument}/{nic.name}: active, MAC{'/IP' if ip else ''} filtered",
+        f"\t# {instrument}/{nic.name}: active, MAC{'/IP' if ip or ip6 else ''} filtered",
         f"\tchain {nic.filter_chain} {{",
         f'\t\ttype filter hook ingress device "{nic.host_veth}" '
         f"priority {GUARD_PRIORITY}; policy drop;",
         f"\t\tether saddr != {nic.mac} counter drop",
         f"\t\tether type arp arp saddr ether != {nic.mac} counter drop",
     ]
+    if not ip and not ip6:
+        lines.append("\t\tether type { arp, ip, ip6 } counter accept")
+        return lines + ["\t\tcounter drop", "\t}"]
+    accepted = []
     if ip:
         lines += [
             f"\t\tether type arp arp saddr ip != {ip} counter drop",
             f"\t\tether type ip ip saddr != {ip} counter drop",
-            "\t\tether type { arp, ip } counter accept",
         ]
-    else:
-        lines.append("\t\tether type { arp, ip, ip6 } counter accept")
+        accepted += ["arp", "ip"]
+    if ip6:
+        allowed = ", ".join(sorted({ip6, link_local6(nic.mac), "::"}))
+        lines.append(f"\t\tether type ip6 ip6 saddr != {{ {allowed} }} counter drop")
+        accepted.append("ip6")
+    lines.append(f"\t\tether type {{ {', '.join(accepted)} }} counter accept")
     return lines + ["\t\tcounter drop", "\t}"]
 
 

@@ -65,6 +65,7 @@ class BridgedNic:
     mac: str
     filter_chain: str
     address: str = ""  # IPv4 CIDR the instrument must use; "" means MAC filtering only
+    address6: str = ""  # IPv6 CIDR likewise; with only ``address`` set, IPv6 is dropped
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class PhysicalNic:
 
     name: str
     port: str
+    address: str = ""  # IPv4 CIDR the platform configures on it from outside; "" none
 
 
 @dataclass(frozen=True)

@@ -34,9 +34,10 @@ def test_lab_sensor_plans_one_guarded_probe() -> None:
         ),
     )
     assert probe.bridged_nics == () and probe.physical_nics == ()
-    assert deployment.mirror_bridges == ("slmir0",)
+    # The second mirror bridge feeds the rule IDS (issue 5).
+    assert deployment.mirror_bridges == ("slmir0", "slmir1")
     assert deployment.mirrors == (
-        MirrorSpec(port="mon0", bridges=("slmir0",), chain=names.capco_chain("mon0")),
+        MirrorSpec(port="mon0", bridges=("slmir0", "slmir1"), chain=names.capco_chain("mon0")),
     )
 
 

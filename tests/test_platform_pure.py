@@ -43,7 +43,8 @@ def test_appliance_gets_only_the_lab_ports() -> None:
 
 
 def test_lab_ports_map_ports_to_segments() -> None:
-    assert deploy.lab_ports(passive_deployment("probe")) == {"mon0": "mon"}
+    # The management port is always given: it is what instruments must not reach.
+    assert deploy.lab_ports(passive_deployment("probe")) == {"mon0": "mon", "mgmt0": "mgmt"}
 
 
 def test_a_port_the_lab_does_not_have_is_refused() -> None:

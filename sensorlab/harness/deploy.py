@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sensorlab import log, names
 from sensorlab.errors import SensorlabError
-from sensorlab.harness import lxdhost, segments
+from sensorlab.harness import labnet, lxdhost, segments
 from sensorlab.spec import Deployment
 
 STEPS = 6
@@ -27,9 +27,16 @@ class DeployResult:
 
 
 def lab_ports(deployment: Deployment) -> dict[str, str]:
-    """Appliance port -> lab segment, for every port the deployment uses. Pure."""
+    """Appliance port -> lab segment, for every port the deployment uses. Pure.
+
+    The management port is always there: it is the appliance's own network,
+    the one every isolation test checks instruments cannot reach.
+    """
     by_port = {names.appliance_port(segment): segment for segment in names.SEGMENTS}
-    used = sorted({mirror.port for mirror in deployment.mirrors})
+    used = sorted({mirror.port for mirror in deployment.mirrors}
+                  | {bridge.port for bridge in deployment.bridges}
+                  | {nic.port for spec in deployment.instruments for nic in spec.physical_nics}
+                  | {names.appliance_port(names.MANAGEMENT_SEGMENT)})
     unknown = [port for port in used if port not in by_port]
     if unknown:
         raise SensorlabError(
@@ -62,7 +69,7 @@ def deploy(deployment: Deployment, images_dir: Path, state_dir: Path) -> DeployR
                 # A previous run's appliance holds the port: free it first.
                 if lxdhost.project_exists() and lxdhost.delete_appliance():
                     log.info("removed the previous appliance")
-                if segments.ensure(segment):
+                if segments.ensure(segment, labnet.lab_host_address(segment)):
                     made_segments.append(segment)
         with log.step("LXD project and appliance image", 2, STEPS):
             lxdhost.ensure_project()
@@ -76,6 +83,10 @@ def deploy(deployment: Deployment, images_dir: Path, state_dir: Path) -> DeployR
             )
         with log.step("wait for the appliance's own LXD", 4, STEPS):
             boot = lxdhost.wait_for_inner_lxd()
+            mgmt = names.appliance_port(names.MANAGEMENT_SEGMENT)
+            lxdhost.exec_in_appliance("ip", "address", "replace", labnet.APPLIANCE_MGMT,
+                                      "dev", mgmt)
+            lxdhost.exec_in_appliance("ip", "link", "set", mgmt, "up")
         with log.step("push instrument images and the deployment spec", 5, STEPS):
             for instrument in deployment.instruments:
                 image_file = names.instrument_image_file(instrument.image)

@@ -27,12 +27,27 @@ def _argv(place: Place, *probe_args: str) -> list[str]:
             "-m", "sensorlab.harness.probe", *probe_args]
 
 
-def send(place: Place, uuid: str, kinds: list[str], repeat: int = 1) -> dict[str, int]:
+def send(place: Place, uuid: str, kinds: list[str], repeat: int = 1,
+         addressing: dict[str, str] | None = None) -> dict[str, int]:
+    """``addressing``: src_ip, dst_ip, dst_mac overrides for the crafted frames."""
+    extra = [arg for key, value in sorted((addressing or {}).items())
+             for arg in (f"--{key.replace('_', '-')}", value)]
     proc = run(_argv(place, "send", "--iface", place.iface, "--uuid", uuid,
-                     "--kinds", ",".join(kinds), "--repeat", str(repeat)),
+                     "--kinds", ",".join(kinds), "--repeat", str(repeat), *extra),
                cwd=REPO, timeout=120)
     result: dict[str, int] = json.loads(proc.stdout.strip().splitlines()[-1])["sent"]
     return result
+
+
+def arp_answered(place: Place, src_ip: str, target: str) -> bool:
+    proc = run(_argv(place, "arp-ask", "--iface", place.iface, "--src-ip", src_ip,
+                     "--target", target), cwd=REPO, timeout=60)
+    return bool(json.loads(proc.stdout.strip().splitlines()[-1])["answered"])
+
+
+def in_netns(netns: str, *argv: str, timeout: float = 60) -> str:
+    """Run a command inside a namespace (root powers there); its stdout."""
+    return run(["nsenter", f"--net={netns}", "--", *argv], cwd=REPO, timeout=timeout).stdout
 
 
 class Sniffers:

@@ -15,8 +15,11 @@ from pyroute2.netlink.exceptions import NetlinkError
 from sensorlab import names
 
 
-def ensure(segment: str) -> bool:
-    """Create the segment if needed; True if anything was created."""
+def ensure(segment: str, address: str = "") -> bool:
+    """Create the segment if needed; True if anything was created.
+
+    ``address`` (CIDR) goes on the lab host's end: on-link only, no routes.
+    """
     ns = names.segment_netns(segment)
     lab, host = names.segment_lab_veth(segment), names.segment_host_veth(segment)
     created = False
@@ -36,6 +39,11 @@ def ensure(segment: str) -> bool:
     with NetNS(ns) as nsr:
         for link in ("lo", lab):
             nsr.link("set", index=nsr.link_lookup(ifname=link)[0], state="up")
+        if address:
+            ip, prefix = address.split("/")
+            index = nsr.link_lookup(ifname=lab)[0]
+            if not any(a.get_attr("IFA_ADDRESS") == ip for a in nsr.get_addr(index=index)):
+                nsr.addr("add", index=index, address=ip, prefixlen=int(prefix))
     return created
 
 

@@ -136,11 +136,13 @@ def wire(entry: Entry, m: Manifest, sensor: Sensor, state: Wiring) -> Nics:
                 address=entry.address,
             ))
         else:
-            physical.append(PhysicalNic(name=nic, port=_whole_port(entry, sensor, state)))
+            # The platform sets the address from outside: an entrypoint cannot.
+            physical.append(PhysicalNic(name=nic, port=_whole_port(entry, sensor, state),
+                                        address=entry.address))
     _check_unused(entry, sensor, m)
-    if entry.address and not bridged:
-        raise _error(entry, "address", sensor,
-                     "address given but the manifest asks for no bridge interface with tx")
+    if entry.address and not bridged and not physical:
+        raise _error(entry, "address", sensor, "address given but the manifest asks for no "
+                     "bridge interface with tx and no phy interface")
     return Nics(tuple(mirror), tuple(bridged), tuple(physical))
 
 

@@ -7,6 +7,7 @@
     sensorlab-platform status [SPEC]         JSON: instrument states and drop counters
     sensorlab-platform tap [SPEC]            record instruments' bus events (the tap service)
     sensorlab-platform events [--last N]     the last N recorded events, JSON lines
+    sensorlab-platform handoff [SPEC]        hand files the Downloader fetched to who asked
     sensorlab-platform start|stop|restart|remove|sweep [--instrument N]   see volume_cli.py
 """
 
@@ -44,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.add_argument("command", choices=["ready", "deploy", "network", "undeploy", "status",
-                                            "tap", "events", *volume_cli.COMMANDS])
+                                            "tap", "events", "handoff",
+                                            *volume_cli.COMMANDS])
     parser.add_argument("spec", nargs="?", default=DEPLOY_SPEC_PATH)
     parser.add_argument("--last", type=int, default=20, help="events: how many")
     parser.add_argument("--instrument", help="start/stop/restart/remove/sweep: just this one")
@@ -62,6 +64,13 @@ def main(argv: list[str] | None = None) -> int:
                 print("\n".join(tap.last_events(args.last)))
             else:
                 tap.run_tap(_load(args.spec))
+            return 0
+        if args.command == "handoff":
+            from sensorlab.platform import handoff
+
+            # Run by a timer from boot on: nothing deployed yet is not an error.
+            if Path(args.spec).is_file():
+                print("\n".join(handoff.run_once(_load(args.spec))))
             return 0
         if args.command in volume_cli.COMMANDS:
             return volume_cli.run_command(args.command, _load(args.spec), args.instrument)

@@ -15,7 +15,7 @@ from typing import Any
 from sensorlab import log, nftables
 from sensorlab.errors import SensorlabError
 from sensorlab.names import INNER_IMAGE_DIR, instrument_image_alias, instrument_image_file
-from sensorlab.platform import bus, instances, network, storage, volumes
+from sensorlab.platform import active, bus, instances, network, storage, volumes
 from sensorlab.spec import Deployment
 
 
@@ -49,6 +49,7 @@ def apply_network(deployment: Deployment, undo: Undo | None = None) -> None:
         for nic in spec.nics:
             if network.ensure_veth(nic.host_veth, nic.peer_veth, nic.mac, nic.bridge) and undo:
                 undo.push(f"veth {nic.host_veth}", partial(network.delete_link, nic.host_veth))
+    active.apply_links(deployment, undo.push if undo else None)
     previous = network.current_ruleset()
     network.load_ruleset(nftables.render_ruleset(deployment))
     if undo:
@@ -89,6 +90,7 @@ def deploy(deployment: Deployment, image_dir: Path = Path(INNER_IMAGE_DIR)) -> N
                 volumes.before_create(spec, undo.push)
                 instances.create_and_start(lxd, spec, volumes.prepare_hook(
                     spec, undo.push, partial(bus.deliver, credential=credentials[spec.name])))
+                active.configure_addresses(spec, instances.state(lxd, spec.container)["pid"])
     except BaseException:
         log.warn("deploy failed; rolling back what this run created")
         undo.rollback()
@@ -102,6 +104,7 @@ def undeploy(deployment: Deployment) -> None:
         storage.wipe_transient(spec)
         storage.erase(spec)  # removing an instrument destroys its key: crypto-erase
     network.delete_ruleset()
+    active.remove_links(deployment)
     for spec in deployment.instruments:
         for nic in spec.nics:
             network.delete_link(nic.host_veth)

@@ -25,7 +25,14 @@ def ensure_bridge(name: str) -> bool:
     # A mirror bridge must not answer or originate anything on its own:
     # no IPv6 autoconf, no addresses.
     _sysctl(f"net/ipv6/conf/{name}/disable_ipv6", "1")
+    # Snooping would keep multicast (MLD, mDNS) from ports that never joined;
+    # a sensor must see all of it, and tests must see every leaked frame.
+    _write(f"/sys/class/net/{name}/bridge/multicast_snooping", "0")
     return created
+
+
+def disable_ipv6(name: str) -> None:
+    _sysctl(f"net/ipv6/conf/{name}/disable_ipv6", "1")
 
 
 def ensure_veth(host: str, peer: str, mac: str, master: str) -> bool:
@@ -90,8 +97,12 @@ def counters() -> dict[str, int]:
 
 
 def _sysctl(key: str, value: str) -> None:
+    _write(f"/proc/sys/{key}", value)
+
+
+def _write(path: str, value: str) -> None:
     try:
-        with open(f"/proc/sys/{key}", "w") as handle:
+        with open(path, "w") as handle:
             handle.write(value)
     except OSError:
         pass  # IPv6 may be disabled entirely; then there is nothing to turn off.
