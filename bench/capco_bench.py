@@ -20,6 +20,7 @@ Loss = frames sent - frames received, per receiver.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import socket
 import statistics
@@ -94,6 +95,15 @@ def setup(max_receivers: int) -> None:
                      state="up")
 
 
+def spread(links: list[str], cpus: str) -> None:
+    """RPS: hand receive processing of ``links`` to ``cpus`` (hex mask), as a
+    multi-queue NIC's RSS would; the sender keeps CPU 0 to itself."""
+    script = "; ".join(f"echo {cpus} > /sys/class/net/{link}/queues/rx-0/rps_cpus"
+                       for link in links)
+    # `ip netns exec` remounts /sys for the namespace; nsenter alone would not.
+    run(["ip", "netns", "exec", APP_NS, "sh", "-c", script])
+
+
 def teardown() -> None:
     for ns in (SRC_NS, APP_NS):
         if ns in netns.listnetns():
@@ -118,27 +128,36 @@ def send_child(iface: str, frames: int, seconds: float) -> None:
     """In the sender namespace: a tight send loop, bounded in frames and seconds."""
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     sock.bind((iface, 0))
-    send, sent, deadline = sock.send, 0, time.monotonic() + seconds
+    send, sent, refused, deadline = sock.send, 0, 0, time.monotonic() + seconds
     started = time.perf_counter()
     while sent < frames:
         for _ in range(1000):
-            send(FRAME)
-        sent += 1000
+            try:
+                send(FRAME)
+            except OSError as exc:  # ENOBUFS: the receiving CPU's backlog is full
+                if exc.errno != errno.ENOBUFS:
+                    raise
+                refused += 1  # that frame was not taken; the next try resends it
+                continue
+            sent += 1
         if time.monotonic() > deadline:
             break
-    print(json.dumps({"sent": sent, "seconds": time.perf_counter() - started}))
+    print(json.dumps({"sent": sent, "refused": refused,
+                      "seconds": time.perf_counter() - started}))
 
 
-def measure(tx: str, rx: list[str], frames: int, seconds: float) -> dict[str, float]:
+def measure(tx: str, rx: list[str], frames: int, seconds: float,
+            pin: bool = False) -> dict[str, float]:
     before = rx_packets(rx)
-    proc = run(["nsenter", f"--net=/run/netns/{SRC_NS}", "--", sys.executable, __file__,
+    taskset = ["taskset", "-c", "0"] if pin else []
+    proc = run([*taskset, "nsenter", f"--net=/run/netns/{SRC_NS}", "--", sys.executable, __file__,
                 "--child", tx, "--frames", str(frames), "--seconds", str(seconds)],
                timeout=seconds + 30)
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     time.sleep(0.2)  # anything still queued
     after = rx_packets(rx)
     received = min(after[link] - before[link] for link in rx)
-    return {"sent": result["sent"], "received": received,
+    return {"sent": result["sent"], "received": received, "refused": result["refused"],
             "loss": result["sent"] - received, "fps": received / result["seconds"]}
 
 
@@ -148,6 +167,8 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rps", action="store_true",
+                        help="sender pinned to CPU 0, receive processing on CPU 1 (both cases)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if not (1000 <= args.frames <= MAX_FRAMES and 0 < args.seconds <= MAX_SECONDS):
@@ -160,12 +181,15 @@ def main() -> int:
     results: dict[str, list[dict[str, float]]] = {"plain": [], "capco-1": [], "capco-4": []}
     setup(4)
     try:
+        if args.rps:
+            spread([PLAIN_RX, PORT], "2")
         for _ in range(args.runs):  # interleaved, so drift hits every case alike
-            results["plain"].append(measure(PLAIN_TX, [PLAIN_RX], args.frames, args.seconds))
+            results["plain"].append(measure(PLAIN_TX, [PLAIN_RX], args.frames, args.seconds,
+                                            args.rps))
             for count in (1, 4):
                 load(count)
                 results[f"capco-{count}"].append(
-                    measure(CAPCO_TX, receivers[count], args.frames, args.seconds))
+                    measure(CAPCO_TX, receivers[count], args.frames, args.seconds, args.rps))
     finally:
         teardown()
     plain = statistics.median(r["fps"] for r in results["plain"])
