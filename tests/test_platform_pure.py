@@ -96,3 +96,13 @@ def test_doctor_reports_disabled_user_namespaces(tmp_path: Path) -> None:
     assert not check.ok
     assert check.line() == ("FAIL nesting: user namespaces are disabled  "
                             "(hint: sysctl -w user.max_user_namespaces=15000)")
+
+
+def test_doctor_refuses_a_host_that_is_an_unprivileged_container(tmp_path: Path) -> None:
+    (tmp_path / "self" / "ns").mkdir(parents=True)
+    (tmp_path / "self" / "ns" / "user").write_text("")
+    (tmp_path / "self" / "uid_map").write_text("         0    1000000      65536\n")
+    check = doctor.check_nesting(tmp_path)
+    assert not check.ok and "unprivileged container" in check.detail
+    (tmp_path / "self" / "uid_map").write_text("         0          0 4294967295\n")
+    assert doctor.check_nesting(tmp_path).ok

@@ -7,7 +7,6 @@ Object lifecycle goes through pylxd; ``exec`` and file transfer go through the
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ from pylxd.exceptions import ClientConnectionFailed, LXDAPIException, NotFound
 
 from sensorlab import log, names
 from sensorlab.errors import SensorlabError
+from sensorlab.images.buildinfo import sha256_file
 from sensorlab.run import run
 
 PROJECT_CONFIG = {
@@ -57,11 +57,8 @@ def ensure_project() -> bool:
 
 def import_image(tarball: Path, alias: str) -> str:
     """Import unless the same fingerprint is present; point ``alias`` at it."""
-    digest = hashlib.sha256()
-    with tarball.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    fingerprint = digest.hexdigest()
+    # A unified tarball's LXD fingerprint is its sha256.
+    fingerprint = sha256_file(tarball)
     lxd = client()
     if not lxd.images.exists(fingerprint):
         # `lxc image import` streams from disk; pylxd would read 500 MB into memory.
