@@ -136,6 +136,10 @@ def instrument_profile(instrument: str) -> str:
     return f"{PREFIX}-p-{instrument}"
 
 
+# The uid and gid instrument payloads run as inside their container (the
+# image's `instrument` user); their volumes are group-writable for it.
+INSTRUMENT_UID = 1000
+
 # Storage: host side under the platform's state dir, fixed paths inside.
 INSTRUMENT_PERSISTENT_DIR = "/data/persistent"
 INSTRUMENT_TRANSIENT_DIR = "/data/transient"

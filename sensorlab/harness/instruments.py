@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sensorlab import log
+from sensorlab import log, names
 from sensorlab.errors import SensorlabError
 from sensorlab.images.alpine import ImageResult, Recipe, build_image, package_payload
 from sensorlab.images.apk.build import write_repository
@@ -88,6 +88,7 @@ def build_instrument(instrument_dir: Path, paths: BuildPaths, repository: Reposi
         payloads=(payload,),
         entrypoint=image.entrypoint or DEFAULT_ENTRYPOINT,
         user=image.user,
+        uid=names.INSTRUMENT_UID,
         description=f"sensorlab instrument {image.name}",
     )
     return build_image(recipe, paths.out, paths.cache, update_lock=update_lock)

@@ -162,9 +162,12 @@ def create_persistent(spec: InstrumentSpec, owner: int) -> Volume:
              "-L", f"sl-{spec.name}"[:16], volume.image])
         key = _new_key(volume)
         _mount_fs(volume)
-        os.mkdir(volume.data, 0o700)
+        os.mkdir(volume.data, 0o770)
         fscrypt.set_policy(volume.data, fscrypt.add_key(volume.fs_mount, key))
-        os.chown(volume.data, owner, owner)
+        # Root of the instrument owns it; its payload user (the image's
+        # `instrument` group) may write too: payloads do not run as root.
+        os.chown(volume.data, owner, owner + names.INSTRUMENT_UID)
+        os.chmod(volume.data, 0o770)
         ensure_mount_points(spec)
         _bind(volume)
     except BaseException:
@@ -301,7 +304,8 @@ def create_transient(spec: InstrumentSpec, owner: int) -> None:
     path = spec.storage.transient_mount
     wipe_transient(spec)
     ensure_mount_points(spec)
-    options = (f"size={spec.storage.transient_bytes},mode=0700,uid={owner},gid={owner},"
+    options = (f"size={spec.storage.transient_bytes},mode=0770,uid={owner},"
+               f"gid={owner + names.INSTRUMENT_UID},"
                f"{_MOUNT_OPTIONS}")
     proc = run(["mount", "-t", "tmpfs", "-o", options, f"sl-transient-{spec.name}", path],
                check=False)
