@@ -142,7 +142,11 @@ def wait_listening(timeout: float = 15) -> None:
 
 def restart_services() -> None:
     # reload keeps clients connected when only users or rights changed.
-    run(["systemctl", "reload-or-restart", names.BUS_SERVICE])
+    # Right after a restart systemd may not know the new MAINPID yet, and the
+    # reload's control process fails ("invalid pid", seen once in a storage
+    # fault run); systemctl then says the control process exited. Try again.
+    run(["systemctl", "reload-or-restart", names.BUS_SERVICE],
+        retry_if="control process exited")
     wait_listening()
     run(["systemctl", "restart", names.BUS_TAP_SERVICE])
 
