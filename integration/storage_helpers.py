@@ -18,18 +18,16 @@ import pytest
 from integration.conftest import unavailable
 from sensorlab import names
 from sensorlab.harness import lxdhost
-from sensorlab.run import run
 from sensorlab.spec import Deployment, InstrumentSpec, StorageSpec
 
 A, B = "store-a", "store-b"
-# Retried like lxdhost.exec_in_appliance: LXD 5.0's exec pid race, both levels.
-_RACE = "Failed to retrieve PID of executing child process"
 
 
 def appliance(*cmd: str, check: bool = True, stdin: str | None = None,
               timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return run(["lxc", "exec", "--project", names.LXD_PROJECT, names.APPLIANCE, "--", *cmd],
-               check=check, input=stdin, timeout=timeout, retry_if=_RACE)
+    proc: subprocess.CompletedProcess[str] = lxdhost.exec_in_appliance(
+        *cmd, check=check, stdin=stdin, timeout=timeout)
+    return proc
 
 
 def inside(spec: InstrumentSpec, script: str, check: bool = True,

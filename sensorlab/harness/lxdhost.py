@@ -147,9 +147,10 @@ _EXEC_RACE = "Failed to retrieve PID of executing child process"
 
 
 def exec_in_appliance(*cmd: str, check: bool = True, timeout: float = 300,
-                      capture: bool = True) -> Any:
+                      capture: bool = True, stdin: str | None = None) -> Any:
     return run(["lxc", "exec", "--project", names.LXD_PROJECT, names.APPLIANCE, "--", *cmd],
-               check=check, timeout=timeout, capture=capture, retry_if=_EXEC_RACE)
+               check=check, timeout=timeout, capture=capture, input=stdin,
+               retry_if=_EXEC_RACE)
 
 
 def push_to_appliance(local: Path, remote: str) -> None:
