@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sensorlab import names
 from sensorlab.harness import deploy, lxdhost, topology
 from sensorlab.harness.nsprobe import Place
@@ -49,3 +52,17 @@ def appliance_sh(script: str) -> str:
 
 def restore_network() -> None:
     appliance_sh("sensorlab-platform network")
+
+
+@contextmanager
+def chains_removed(*chains: str) -> Iterator[None]:
+    """A twin's fault: take enforcement chains away, then let the platform put them back."""
+    for chain in chains:
+        # `|| true`: an exec retried after LXD's pid race may find it gone already.
+        appliance_sh(f"nft delete chain netdev {names.NFT_TABLE} {chain} || true")
+    assert not set(chains) & set(counters())
+    try:
+        yield
+    finally:
+        restore_network()
+        assert set(chains) <= set(counters())

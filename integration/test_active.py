@@ -131,13 +131,8 @@ def test_twin_management_on_the_bridge_is_reached(management_bridged: Instrument
 
 @pytest.fixture
 def bridge_open_to_appliance(web: InstrumentSpec) -> Iterator[InstrumentSpec]:
-    chain = names.bridge_isolation_chain(web.bridged_nics[0].bridge)
-    netlab.appliance_sh(f"nft delete chain netdev {names.NFT_TABLE} {chain} || true")
-    try:
+    with netlab.chains_removed(names.bridge_isolation_chain(web.bridged_nics[0].bridge)):
         yield web
-    finally:
-        netlab.restore_network()
-        assert chain in netlab.counters()
 
 
 def test_twin_without_bridge_isolation_the_appliance_answers(
@@ -149,13 +144,8 @@ def test_twin_without_bridge_isolation_the_appliance_answers(
 
 @pytest.fixture
 def filter_removed(web: InstrumentSpec) -> Iterator[InstrumentSpec]:
-    chain = web.bridged_nics[0].filter_chain
-    netlab.appliance_sh(f"nft delete chain netdev {names.NFT_TABLE} {chain} || true")
-    try:
+    with netlab.chains_removed(web.bridged_nics[0].filter_chain):
         yield web
-    finally:
-        netlab.restore_network()
-        assert chain in netlab.counters()
 
 
 def test_twin_without_filter_spoofed_frames_leak(filter_removed: InstrumentSpec,

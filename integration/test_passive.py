@@ -11,8 +11,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from integration import netlab
+from integration.netlab import counters
 from sensorlab import names
-from sensorlab.harness import deploy, lxdhost, topology
+from sensorlab.harness import deploy, topology
 from sensorlab.harness.nsprobe import Place, Sniffers, send
 from sensorlab.harness.probe import KINDS
 from sensorlab.spec import Deployment, InstrumentSpec, NetworkMode
@@ -43,12 +45,6 @@ def outside_places(deployment: Deployment) -> list[Place]:
     return places
 
 
-def counters() -> dict[str, int]:
-    raw = deploy.platform_status()["counters"]
-    assert isinstance(raw, dict)
-    return {str(k): int(v) for k, v in raw.items()}
-
-
 def test_mirror_delivers_every_monitored_frame(deployment: Deployment, tag: str) -> None:
     receivers = [instrument_place(spec, nic.name)
                  for spec in passive(deployment) for nic in spec.nics]
@@ -76,17 +72,8 @@ def test_passive_instrument_cannot_transmit(deployment: Deployment, tag: str) ->
 def guard_removed(deployment: Deployment) -> Iterator[InstrumentSpec]:
     """Take the first passive instrument's guard away; the platform restores it after."""
     spec = passive(deployment)[0]
-    for nic in spec.nics:
-        # `|| true`: an exec retried after LXD's pid race may find it gone already.
-        lxdhost.exec_in_appliance(
-            "sh", "-c", f"nft delete chain netdev {names.NFT_TABLE} {nic.guard_chain} || true")
-        assert nic.guard_chain not in counters()
-    try:
+    with netlab.chains_removed(*(nic.guard_chain for nic in spec.nics)):
         yield spec
-    finally:
-        lxdhost.exec_in_appliance("sensorlab-platform", "network")
-        restored = counters()
-        assert all(nic.guard_chain in restored for nic in spec.nics)
 
 
 def test_twin_without_guard_probes_leak(deployment: Deployment, guard_removed: InstrumentSpec,
