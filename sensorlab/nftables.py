@@ -30,13 +30,19 @@ def render_ruleset(deployment: Deployment) -> str:
         f"table netdev {NFT_TABLE} {{",
     ]
     for mirror in sorted(deployment.mirrors, key=lambda m: m.chain):
+        if not mirror.bridges:
+            continue  # nothing to feed
         lines += [
             f"\tchain {mirror.chain} {{",
             f'\t\ttype filter hook ingress device "{mirror.port}" '
             f"priority {CAPCO_PRIORITY}; policy accept;",
         ]
-        # One dup per bridge: each mirror bridge gets its own copy.
-        lines += [f'\t\tcounter dup to "{bridge}"' for bridge in mirror.bridges]
+        # A clone per bridge but the last, which gets the frame itself: `fwd`
+        # saves a copy and ends the frame's path here, so monitored traffic
+        # never climbs into the appliance's own stack.
+        *cloned, last = mirror.bridges
+        lines += [f'\t\tdup to "{bridge}"' for bridge in cloned]
+        lines.append(f'\t\tcounter fwd to "{last}"')
         lines.append("\t}")
     for instrument in sorted(deployment.instruments, key=lambda i: i.name):
         kind = "passive" if instrument.network == NetworkMode.PASSIVE else "rx-only NIC"

@@ -70,3 +70,22 @@ def test_parse_counters_sums_per_chain() -> None:
         {"rule": {"chain": "capco_mon0", "expr": [{"counter": {"packets": 3, "bytes": 9}}]}},
     ]}
     assert nftables.parse_counters(json.dumps(listing)) == {"guard_a_eth0": 7, "capco_mon0": 6}
+
+
+def test_capco_clones_for_all_bridges_but_the_last_which_gets_the_frame() -> None:
+    bridges = tuple(names.mirror_bridge(i) for i in range(3))
+    deployment = Deployment(instruments=(), mirror_bridges=bridges,
+                            mirrors=(MirrorSpec(port="mon0", bridges=bridges,
+                                                chain=names.capco_chain("mon0")),))
+    text = nftables.render_ruleset(deployment)
+    block = text.split(f"chain {names.capco_chain('mon0')} {{", 1)[1].split("}", 1)[0]
+    rules = [line.strip() for line in block.splitlines()[2:] if line.strip()]
+    assert rules == ['dup to "slmir0"', 'dup to "slmir1"', 'counter fwd to "slmir2"']
+    check_nft(text)
+
+
+def test_a_port_with_no_bridge_gets_no_capco_chain() -> None:
+    deployment = Deployment(instruments=(), mirror_bridges=(),
+                            mirrors=(MirrorSpec(port="mon0", bridges=(),
+                                                chain=names.capco_chain("mon0")),))
+    assert names.capco_chain("mon0") not in nftables.render_ruleset(deployment)
