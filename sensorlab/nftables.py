@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from sensorlab.names import NFT_TABLE, bridge_isolation_chain
-from sensorlab.spec import BridgedNic, Deployment, NetworkMode
+from sensorlab.spec import BridgedNic, Deployment, MirrorSpec, NetworkMode
 
 # Guards run before anything else on the same hook.
 GUARD_PRIORITY = -500
@@ -30,20 +30,13 @@ def render_ruleset(deployment: Deployment) -> str:
         f"table netdev {NFT_TABLE} {{",
     ]
     for mirror in sorted(deployment.mirrors, key=lambda m: m.chain):
-        if not mirror.bridges:
-            continue  # nothing to feed
         lines += [
             f"\tchain {mirror.chain} {{",
             f'\t\ttype filter hook ingress device "{mirror.port}" '
             f"priority {CAPCO_PRIORITY}; policy accept;",
+            *_capco_rules(deployment, mirror),
+            "\t}",
         ]
-        # A clone per bridge but the last, which gets the frame itself: `fwd`
-        # saves a copy and ends the frame's path here, so monitored traffic
-        # never climbs into the appliance's own stack.
-        *cloned, last = mirror.bridges
-        lines += [f'\t\tdup to "{bridge}"' for bridge in cloned]
-        lines.append(f'\t\tcounter fwd to "{last}"')
-        lines.append("\t}")
     for instrument in sorted(deployment.instruments, key=lambda i: i.name):
         kind = "passive" if instrument.network == NetworkMode.PASSIVE else "rx-only NIC"
         for nic in instrument.nics:
@@ -62,6 +55,32 @@ def render_ruleset(deployment: Deployment) -> str:
         lines += _isolation_chain(bridge)
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _capco_rules(deployment: Deployment, mirror: MirrorSpec) -> list[str]:
+    """One copy of every frame of the port for each receiving NIC on its bridges.
+
+    Each copy is written straight onto the instrument's port of its mirror
+    bridge (its host veth) rather than into the bridge device: the bridge's
+    flood is a second pass per copy, and cost about a third of Capco's rate to
+    four instruments (docs/benchmarks.md, Capco). The bridge stays the segment those
+    NICs sit on, where anything they sent would show. All receivers but the
+    last get a clone; the last gets the frame itself (`fwd`), so monitored
+    traffic never climbs into the appliance's own stack. With no receiver
+    the frame is dropped here for the same reason.
+    """
+    receivers = sorted(
+        (mirror.bridges.index(nic.bridge), instrument.name, nic.name, nic.host_veth)
+        for instrument in deployment.instruments
+        for nic in instrument.nics
+        if nic.bridge in mirror.bridges
+    )
+    if not receivers:
+        return ["\t\tcounter drop"]
+    rules = [f'\t\tdup to "{veth}" comment "{name}/{nic}"'
+             for _, name, nic, veth in receivers[:-1]]
+    _, name, nic, veth = receivers[-1]
+    return [*rules, f'\t\tcounter fwd to "{veth}" comment "{name}/{nic}"']
 
 
 def _isolation_chain(bridge: str) -> list[str]:

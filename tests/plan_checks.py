@@ -31,13 +31,15 @@ def need(tool: str) -> str:
 
 
 def _devices(ruleset: str) -> list[str]:
-    return sorted(set(re.findall(r'"([^"]+)"', ruleset)))
+    # Devices are the quoted names after `device`, `dup to` and `fwd to`
+    # (rule comments are quoted too).
+    return sorted(set(re.findall(r'(?:device|to) "([^"]+)"', ruleset)))
 
 
 def check_nft(ruleset: str) -> None:
     """``nft -c`` in a fresh network namespace holding every device the ruleset names.
 
-    ``dup to`` resolves its target at load time, so the mirror bridges must
+    ``dup``/``fwd to`` resolve their target at load time, so the devices must
     exist; a private netns lets us create them without touching the host.
     """
     nft, unshare = need("nft"), need("unshare")

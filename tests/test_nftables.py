@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -72,20 +73,31 @@ def test_parse_counters_sums_per_chain() -> None:
     assert nftables.parse_counters(json.dumps(listing)) == {"guard_a_eth0": 7, "capco_mon0": 6}
 
 
-def test_capco_clones_for_all_bridges_but_the_last_which_gets_the_frame() -> None:
-    bridges = tuple(names.mirror_bridge(i) for i in range(3))
-    deployment = Deployment(instruments=(), mirror_bridges=bridges,
-                            mirrors=(MirrorSpec(port="mon0", bridges=bridges,
-                                                chain=names.capco_chain("mon0")),))
+def test_capco_copies_to_every_receiving_nic_and_moves_the_frame_to_the_last() -> None:
+    one = passive_deployment("b", "a")
+    bridges = (names.mirror_bridge(0), names.mirror_bridge(1))
+    extra = dataclasses.replace(one.instruments[0], name="c", nics=(dataclasses.replace(
+        one.instruments[0].nics[0], bridge=bridges[1],
+        host_veth=names.instrument_host_veth("c", "eth0")),))
+    deployment = dataclasses.replace(
+        one, instruments=(*one.instruments, extra), mirror_bridges=bridges,
+        mirrors=(MirrorSpec(port="mon0", bridges=bridges, chain=names.capco_chain("mon0")),))
     text = nftables.render_ruleset(deployment)
     block = text.split(f"chain {names.capco_chain('mon0')} {{", 1)[1].split("}", 1)[0]
     rules = [line.strip() for line in block.splitlines()[2:] if line.strip()]
-    assert rules == ['dup to "slmir0"', 'dup to "slmir1"', 'counter fwd to "slmir2"']
+    veth = {name: names.instrument_host_veth(name, "eth0") for name in "abc"}
+    # Bridge order first, then instrument name: a and b on slmir0, c on slmir1.
+    assert rules == [f'dup to "{veth["a"]}" comment "a/eth0"',
+                     f'dup to "{veth["b"]}" comment "b/eth0"',
+                     f'counter fwd to "{veth["c"]}" comment "c/eth0"']
     check_nft(text)
 
 
-def test_a_port_with_no_bridge_gets_no_capco_chain() -> None:
-    deployment = Deployment(instruments=(), mirror_bridges=(),
-                            mirrors=(MirrorSpec(port="mon0", bridges=(),
+def test_a_port_with_no_receiver_drops_in_its_capco_chain() -> None:
+    deployment = Deployment(instruments=(), mirror_bridges=(names.mirror_bridge(0),),
+                            mirrors=(MirrorSpec(port="mon0", bridges=(names.mirror_bridge(0),),
                                                 chain=names.capco_chain("mon0")),))
-    assert names.capco_chain("mon0") not in nftables.render_ruleset(deployment)
+    text = nftables.render_ruleset(deployment)
+    block = text.split(f"chain {names.capco_chain('mon0')} {{", 1)[1].split("}", 1)[0]
+    assert block.split(";")[-1].strip() == "counter drop"
+    check_nft(text)
