@@ -1,7 +1,8 @@
 """Capco benchmark: frames per second delivered to 1 and 4 passive instruments by
-the platform's nft ``dup`` rules, against a plain veth pair, same machine, same run.
+the platform's nft ``dup``/``fwd`` rules, against a plain veth pair, same machine,
+same run.
 
-    .venv/bin/python bench/capco_bench.py [--frames 200000] [--runs 5] [--seconds 10]
+    .venv/bin/python bench/capco_bench.py [--frames 200000] [--runs 5] [--seconds 10] [--rps]
 
 Everything lives in scratch network namespaces (``sl-bench-src``, ``sl-bench-app``)
 removed at the end: a sender namespace and an "appliance" namespace holding
@@ -12,9 +13,12 @@ delivery is the veth hop, which is the same whichever namespace the peer is in.
 
 The sender is a raw AF_PACKET socket loop (scapy is far too slow), bounded in
 frames and seconds. Delivered rate = frames counted on the slowest receiver
-(rx_packets of the instrument-side veth) / the sender's wall time; delivery
-completes in the sender's own softirq, so that time includes Capco's work.
-Loss = frames sent - frames received, per receiver.
+(rx_packets of the instrument-side veth) / the sender's wall time. By default
+delivery completes in the sender's own softirq, on its CPU, so that time
+includes Capco's work. With ``--rps`` the sender keeps CPU 0 and all receive
+processing (Capco included) runs on CPU 1, as when a NIC feeds the appliance:
+a receiver that falls behind then shows as loss. Loss = frames sent - frames
+received, on the slowest receiver. Each CPU's busy share is reported too.
 """
 
 from __future__ import annotations
@@ -150,19 +154,42 @@ def send_child(iface: str, frames: int, seconds: float) -> None:
                       "seconds": time.perf_counter() - started}))
 
 
+def cpu_times() -> dict[str, tuple[int, int]]:
+    """(busy, total) jiffies per CPU, from /proc/stat."""
+    found = {}
+    for line in Path("/proc/stat").read_text().splitlines():
+        fields = line.split()
+        if fields[0].startswith("cpu") and fields[0] != "cpu":
+            values = [int(v) for v in fields[1:]]
+            idle = values[3] + values[4]  # idle + iowait
+            found[fields[0]] = (sum(values) - idle, sum(values))
+    return found
+
+
+def busy_share(before: dict[str, tuple[int, int]],
+               after: dict[str, tuple[int, int]]) -> dict[str, float]:
+    return {cpu: (after[cpu][0] - before[cpu][0]) / max(1, after[cpu][1] - before[cpu][1])
+            for cpu in before}
+
+
 def measure(tx: str, rx: list[str], frames: int, seconds: float,
             pin: bool = False) -> dict[str, float]:
     before = rx_packets(rx)
+    cpus = cpu_times()
     taskset = ["taskset", "-c", "0"] if pin else []
     proc = run([*taskset, "nsenter", f"--net=/run/netns/{SRC_NS}", "--", sys.executable, __file__,
                 "--child", tx, "--frames", str(frames), "--seconds", str(seconds)],
                timeout=seconds + 30)
     result = json.loads(proc.stdout.strip().splitlines()[-1])
+    # How busy each CPU was; with --rps CPU 0 sends and CPU 1 does all the
+    # receiving, so CPU 1's share is Capco's cost at that rate.
+    busy = busy_share(cpus, cpu_times())
     time.sleep(0.2)  # anything still queued
     after = rx_packets(rx)
     received = min(after[link] - before[link] for link in rx)
     return {"sent": result["sent"], "received": received, "refused": result["refused"],
-            "loss": result["sent"] - received, "fps": received / result["seconds"]}
+            "loss": result["sent"] - received, "fps": received / result["seconds"],
+            "cpu0_busy": busy.get("cpu0", 0.0), "cpu1_busy": busy.get("cpu1", 0.0)}
 
 
 def main() -> int:
@@ -197,12 +224,14 @@ def main() -> int:
     finally:
         teardown()
     plain = statistics.median(r["fps"] for r in results["plain"])
-    print("case      median fps   ratio  runs (fps)                               loss")
+    print("case      median fps   ratio  runs (fps)                               loss  cpu0 cpu1")
     for case, rows in results.items():
         fps = statistics.median(r["fps"] for r in rows)
         runs = " ".join(f"{r['fps'] / 1000:.0f}k" for r in rows)
         loss = sum(int(r["loss"]) for r in rows)
-        print(f"{case:9} {fps:10.0f}   {fps / plain:5.2f}  {runs:40} {loss}")
+        cpu0, cpu1 = (statistics.median(r[f"cpu{n}_busy"] for r in rows) for n in (0, 1))
+        print(f"{case:9} {fps:10.0f}   {fps / plain:5.2f}  {runs:40} {loss:<5} "
+              f"{cpu0:4.0%} {cpu1:4.0%}")
     print(json.dumps({case: rows for case, rows in results.items()}))
     return 0
 
