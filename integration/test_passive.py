@@ -19,7 +19,7 @@ from sensorlab.harness.nsprobe import Place, Sniffers, send
 from sensorlab.harness.probe import KINDS
 from sensorlab.spec import Deployment, InstrumentSpec, NetworkMode
 
-pytestmark = [pytest.mark.integration, pytest.mark.passive]
+pytestmark = [pytest.mark.integration, pytest.mark.network, pytest.mark.passive]
 
 INJECTED_FRAMES = 200
 PROBE_REPEAT = 3
