@@ -64,7 +64,9 @@ class Connection:
             line = self._line()
             if line == "PONG":
                 return
-            if line.startswith("-ERR"):
+            if line == "PING":  # the server's own keepalive, due 2 s after connect
+                self._send(b"PONG\r\n")
+            elif line.startswith("-ERR"):
                 raise SensorlabError(f"the bus refused: {line}")
 
     def next_message(self) -> Message:
