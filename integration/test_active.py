@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from integration import netlab
+from integration.storage_helpers import platform
 from sensorlab import names
 from sensorlab.harness import labnet, topology
 from sensorlab.harness.nsprobe import Sniffers, arp_answered, in_netns, send
@@ -44,13 +45,16 @@ def test_no_network_instruments_have_only_loopback(deployment: Deployment) -> No
         assert links == ["lo"], f"{spec.name} has links {links}"
 
 
-def test_active_answers_on_its_own_segment(web: InstrumentSpec) -> None:
+def _page_from_protected(web: InstrumentSpec) -> str:
     address = labnet.ip(web.bridged_nics[0].address)
     netns = topology.segment(PROTECTED).netns
-    page = in_netns(netns, "python3", "-c", "import urllib.request,sys;"
+    return in_netns(netns, "python3", "-c", "import urllib.request,sys;"
                     f"sys.stdout.write(urllib.request.urlopen('http://{address}:8080/',"
                     " timeout=10).read().decode())")
-    assert page.startswith("active-web")
+
+
+def test_active_answers_on_its_own_segment(web: InstrumentSpec) -> None:
+    assert _page_from_protected(web).startswith("active-web")
 
 
 def _send_from_web(web: InstrumentSpec, tag: str, kinds: list[str], dst: str) -> dict[str, int]:
@@ -155,3 +159,25 @@ def test_twin_without_filter_spoofed_frames_leak(filter_removed: InstrumentSpec,
     nic = filter_removed.bridged_nics[0]
     sent = send(netlab.instrument_place(filter_removed, nic.name), tag, SPOOFED, repeat=REPEAT)
     assert sniffers.counts() == {own.label: sum(sent.values())}
+
+
+def test_addresses_come_back_when_the_platform_restarts_an_instrument(
+        deployment: Deployment, web: InstrumentSpec) -> None:
+    """A NIC leaves the container when it stops, and with it the address the
+    platform set from outside; the platform's start must set it again (a
+    second run of this suite once found the active instrument and the
+    Downloader without addresses after the appliance restart test)."""
+    def addresses(spec: InstrumentSpec) -> list[tuple[str, str]]:
+        nics = [(n.name, n.address) for n in spec.bridged_nics]
+        return [*nics, *((n.name, n.address) for n in spec.physical_nics)]
+
+    addressed = [spec for spec in deployment.instruments
+                 if any(address for _, address in addresses(spec))]
+    assert web in addressed and len(addressed) >= 2, "expected the web and the Downloader"
+    for spec in addressed:
+        platform("restart", "--instrument", spec.name)
+        for nic, address in addresses(spec):
+            shown = in_netns(netlab.instrument_netns(spec), "ip", "-o", "address", "show",
+                             "dev", nic)
+            assert address in shown, f"{spec.name}/{nic} lost {address}: {shown}"
+    assert _page_from_protected(web).startswith("active-web")

@@ -17,7 +17,7 @@ from typing import Any
 from sensorlab import log
 from sensorlab.errors import SensorlabError
 from sensorlab.planner.retention import Entry, SweepPlan, plan_sweep
-from sensorlab.platform import instances, storage
+from sensorlab.platform import active, instances, storage
 from sensorlab.spec import Deployment, InstrumentSpec
 
 Push = Callable[[str, Callable[[], object]], None]
@@ -93,6 +93,9 @@ def start(lxd: Any, spec: InstrumentSpec) -> None:
         container.start(wait=True)
     except Exception as exc:
         raise SensorlabError(f"instrument {spec.name}: LXD could not start it: {exc}") from exc
+    # Addresses set from outside are lost when the NIC leaves the container at
+    # stop (or the appliance reboots): every start sets them again.
+    active.configure_addresses(spec, instances.state(lxd, spec.container)["pid"])
 
 
 def stop(lxd: Any, spec: InstrumentSpec) -> None:
