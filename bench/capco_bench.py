@@ -224,13 +224,15 @@ def main() -> int:
     finally:
         teardown()
     plain = statistics.median(r["fps"] for r in results["plain"])
-    print("case      median fps   ratio  runs (fps)                               loss  cpu0 cpu1")
+    print("case      median fps   ratio  runs (fps)                               loss  refused"
+          "  cpu0 cpu1")
     for case, rows in results.items():
         fps = statistics.median(r["fps"] for r in rows)
         runs = " ".join(f"{r['fps'] / 1000:.0f}k" for r in rows)
         loss = sum(int(r["loss"]) for r in rows)
+        refused = sum(int(r["refused"]) for r in rows)  # ENOBUFS: the kernel pushed back
         cpu0, cpu1 = (statistics.median(r[f"cpu{n}_busy"] for r in rows) for n in (0, 1))
-        print(f"{case:9} {fps:10.0f}   {fps / plain:5.2f}  {runs:40} {loss:<5} "
+        print(f"{case:9} {fps:10.0f}   {fps / plain:5.2f}  {runs:40} {loss:<5} {refused:<7}  "
               f"{cpu0:4.0%} {cpu1:4.0%}")
     print(json.dumps({case: rows for case, rows in results.items()}))
     return 0
