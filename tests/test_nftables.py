@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from pathlib import Path
@@ -15,23 +14,31 @@ from sensorlab.spec import Deployment, InstrumentSpec, MirrorNic, MirrorSpec, Ne
 GOLDEN = Path(__file__).parent / "golden" / "skeleton" / "nftables.nft"
 
 
+def passive_spec(name: str, bridge: str) -> InstrumentSpec:
+    return InstrumentSpec(
+        name=name, type="passive-probe", container=names.instrument_container(name),
+        image="passive-probe", network=NetworkMode.PASSIVE,
+        nics=(MirrorNic(name="eth0", bridge=bridge,
+                        host_veth=names.instrument_host_veth(name, "eth0"),
+                        peer_veth=names.instrument_peer_veth(name, "eth0"),
+                        mac=names.instrument_mac(name, "eth0"),
+                        guard_chain=names.guard_chain(name, "eth0")),),
+    )
+
+
+def fed_from_mon0(specs: tuple[InstrumentSpec, ...], bridges: tuple[str, ...]) -> Deployment:
+    return Deployment(instruments=specs, mirror_bridges=bridges,
+                      mirrors=(MirrorSpec(port="mon0", bridges=bridges,
+                                          chain=names.capco_chain("mon0")),))
+
+
 def passive_deployment(*instruments: str) -> Deployment:
     bridge = names.mirror_bridge(0)
-    specs = tuple(
-        InstrumentSpec(
-            name=name, type="passive-probe", container=names.instrument_container(name),
-            image="passive-probe", network=NetworkMode.PASSIVE,
-            nics=(MirrorNic(name="eth0", bridge=bridge,
-                            host_veth=names.instrument_host_veth(name, "eth0"),
-                            peer_veth=names.instrument_peer_veth(name, "eth0"),
-                            mac=names.instrument_mac(name, "eth0"),
-                            guard_chain=names.guard_chain(name, "eth0")),),
-        )
-        for name in instruments
-    )
-    return Deployment(instruments=specs, mirror_bridges=(bridge,),
-                      mirrors=(MirrorSpec(port="mon0", bridges=(bridge,),
-                                          chain=names.capco_chain("mon0")),))
+    return fed_from_mon0(tuple(passive_spec(name, bridge) for name in instruments), (bridge,))
+
+
+def chain_body(ruleset: str, chain: str) -> str:
+    return ruleset.split(f"chain {chain} {{", 1)[1].split("}", 1)[0]
 
 
 def test_ruleset_matches_golden() -> None:
@@ -45,7 +52,7 @@ def test_every_passive_nic_gets_a_drop_policy_chain() -> None:
     text = nftables.render_ruleset(passive_deployment("a", "b", "c"))
     for name in ("a", "b", "c"):
         chain = names.guard_chain(name, "eth0")
-        block = text.split(f"chain {chain} {{", 1)[1].split("}", 1)[0]
+        block = chain_body(text, chain)
         assert f'device "{names.instrument_host_veth(name, "eth0")}"' in block
         assert "policy drop;" in block
 
@@ -74,16 +81,11 @@ def test_parse_counters_sums_per_chain() -> None:
 
 
 def test_capco_copies_to_every_receiving_nic_and_moves_the_frame_to_the_last() -> None:
-    one = passive_deployment("b", "a")
     bridges = (names.mirror_bridge(0), names.mirror_bridge(1))
-    extra = dataclasses.replace(one.instruments[0], name="c", nics=(dataclasses.replace(
-        one.instruments[0].nics[0], bridge=bridges[1],
-        host_veth=names.instrument_host_veth("c", "eth0")),))
-    deployment = dataclasses.replace(
-        one, instruments=(*one.instruments, extra), mirror_bridges=bridges,
-        mirrors=(MirrorSpec(port="mon0", bridges=bridges, chain=names.capco_chain("mon0")),))
+    deployment = fed_from_mon0((passive_spec("b", bridges[0]), passive_spec("a", bridges[0]),
+                                passive_spec("c", bridges[1])), bridges)
     text = nftables.render_ruleset(deployment)
-    block = text.split(f"chain {names.capco_chain('mon0')} {{", 1)[1].split("}", 1)[0]
+    block = chain_body(text, names.capco_chain("mon0"))
     rules = [line.strip() for line in block.splitlines()[2:] if line.strip()]
     veth = {name: names.instrument_host_veth(name, "eth0") for name in "abc"}
     # Bridge order first, then instrument name: a and b on slmir0, c on slmir1.
@@ -94,10 +96,7 @@ def test_capco_copies_to_every_receiving_nic_and_moves_the_frame_to_the_last() -
 
 
 def test_a_port_with_no_receiver_drops_in_its_capco_chain() -> None:
-    deployment = Deployment(instruments=(), mirror_bridges=(names.mirror_bridge(0),),
-                            mirrors=(MirrorSpec(port="mon0", bridges=(names.mirror_bridge(0),),
-                                                chain=names.capco_chain("mon0")),))
-    text = nftables.render_ruleset(deployment)
-    block = text.split(f"chain {names.capco_chain('mon0')} {{", 1)[1].split("}", 1)[0]
+    text = nftables.render_ruleset(fed_from_mon0((), (names.mirror_bridge(0),)))
+    block = chain_body(text, names.capco_chain("mon0"))
     assert block.split(";")[-1].strip() == "counter drop"
     check_nft(text)
